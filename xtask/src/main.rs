@@ -4,18 +4,28 @@
 //! - `test`: prepare what the tests need, then run every test in the workspace.
 //!   This is the one test command of the README and of `.ci/run`.
 //! - `bench`: run the benchmarks.
+//! - `codegen [--check]`: write the generated-code snapshots, or fail with a diff
+//!   when they are stale.
+//! - `check [--spec PATH]`: every drift check between the spec and the code.
+//! - `docs`: the static API reference page, `target/docs/index.html`.
 
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+use xtask::{check, codegen, docs, spec_path, workspace_root};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("codegen") => codegen_cmd(&args[1..]),
+        Some("check") => check_cmd(&args[1..]),
+        Some("docs") => docs_cmd(),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench> [args...]");
+            eprintln!(
+                "usage: cargo xtask <test|bench|codegen [--check]|check [--spec PATH]|docs> [args...]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -42,13 +52,6 @@ fn cargo(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
-}
-
 /// Every test of the workspace, with extra arguments passed to `cargo test`.
 fn test(extra: &[String]) -> Result<()> {
     let mut args = vec!["test", "--workspace", "--all-features"];
@@ -61,4 +64,62 @@ fn bench(extra: &[String]) -> Result<()> {
     let mut args = vec!["bench", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
     cargo(&args)
+}
+
+fn codegen_cmd(args: &[String]) -> Result<()> {
+    let root = workspace_root();
+    let yaml = std::fs::read_to_string(spec_path())?;
+    if args.iter().any(|a| a == "--check") {
+        let stale = codegen::stale(&root, &yaml)?;
+        for (path, diff) in &stale {
+            eprintln!("{} is stale:\n{diff}", path.display());
+        }
+        if !stale.is_empty() {
+            bail!(
+                "{} generated snapshot(s) differ from openapi.yaml: run `cargo xtask codegen`",
+                stale.len()
+            );
+        }
+        println!("generated snapshots are up to date");
+        return Ok(());
+    }
+    let changed = codegen::write(&root, &yaml)?;
+    for path in &changed {
+        println!("wrote {}", path.display());
+    }
+    if changed.is_empty() {
+        println!("generated snapshots were already up to date");
+    }
+    Ok(())
+}
+
+fn check_cmd(args: &[String]) -> Result<()> {
+    let spec = match args {
+        [flag, path] if flag == "--spec" => std::path::PathBuf::from(path),
+        [] => spec_path(),
+        _ => bail!("usage: cargo xtask check [--spec PATH]"),
+    };
+    let problems = check::run(&workspace_root(), &spec)?;
+    for p in &problems {
+        eprintln!("{p}\n");
+    }
+    if !problems.is_empty() {
+        bail!(
+            "{} problem(s) between {} and the code",
+            problems.len(),
+            spec.display()
+        );
+    }
+    println!("no drift: spec, generated code, snapshots and hand-written mirrors agree");
+    Ok(())
+}
+
+fn docs_cmd() -> Result<()> {
+    let spec: serde_json::Value = yaml_serde::from_str(&std::fs::read_to_string(spec_path())?)?;
+    let dir = workspace_root().join("target/docs");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("index.html");
+    std::fs::write(&path, docs::render(&spec))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }

@@ -1,0 +1,195 @@
+//! Properties of the server generator that must hold for any spec, checked
+//! on copies of ours: a new operation gets its trait method, types and route
+//! with no generator change; output is deterministic; what the generator
+//! cannot honour is an error, never a silently skipped rule.
+
+use serde_json::{Value, json};
+use swr_codegen::server::{ServerError, ServerOptions, generate_server};
+use swr_codegen::{Spec, load_spec};
+
+fn spec_json() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml");
+    load_spec(&std::fs::read_to_string(path).unwrap())
+        .unwrap()
+        .json
+}
+
+fn with_json(json: &Value) -> Spec {
+    load_spec(&serde_json::to_string(json).unwrap()).unwrap()
+}
+
+fn generate(json: &Value) -> Result<String, ServerError> {
+    generate_server(&with_json(json), &ServerOptions::swr_api())
+}
+
+/// Our spec plus `GET /v2/manage/namespaces/{namespace}` and
+/// `POST /v2/manage/namespaces/{namespace}/repos/{repository}/tags`.
+fn extended() -> Value {
+    let mut json = spec_json();
+    json["paths"]["/v2/manage/namespaces/{namespace}"] = json!({
+        "get": {
+            "operationId": "show_namespace",
+            "summary": "Show one namespace",
+            "parameters": [
+                { "name": "namespace", "in": "path", "required": true,
+                  "schema": { "type": "string", "pattern": "^[a-z]+$" } },
+                { "name": "verbose", "in": "query", "schema": { "type": "boolean" } },
+                { "name": "depth", "in": "query",
+                  "schema": { "type": "integer", "format": "int32", "minimum": 1, "default": 2 } }
+            ],
+            "responses": {
+                "200": {
+                    "description": "The namespace.",
+                    "headers": { "X-Request-Id": { "$ref": "#/components/headers/X-Request-Id" } },
+                    "content": { "application/json": { "schema": {
+                        "type": "object", "properties": { "name": { "type": "string" } }
+                    } } }
+                },
+                "404": {
+                    "description": "Not found.",
+                    "content": { "application/json": { "schema": {
+                        "$ref": "#/components/schemas/ErrorResponse"
+                    } } }
+                },
+                "default": { "description": "Anything else." }
+            }
+        }
+    });
+    let tags = "/v2/manage/namespaces/{namespace}/repos/{repository}/tags";
+    json["paths"][tags]["post"] = json!({
+        "operationId": "create_repo_tag",
+        "parameters": [
+            { "name": "namespace", "in": "path", "required": true, "schema": { "type": "string" } },
+            { "name": "repository", "in": "path", "required": true, "schema": { "type": "string" } }
+        ],
+        "requestBody": {
+            "required": true,
+            "content": { "application/json": { "schema": {
+                "$ref": "#/components/schemas/ShowReposTagResp"
+            } } }
+        },
+        "responses": { "201": { "description": "Created." } }
+    });
+    json
+}
+
+#[test]
+fn a_new_operation_gets_a_method_types_and_a_route() {
+    let before = generate(&spec_json()).unwrap();
+    let after = generate(&extended()).unwrap();
+    for needle in [
+        "fn show_namespace(",
+        "pub struct ShowNamespacePath",
+        "pub struct ShowNamespaceQuery",
+        "pub struct ShowNamespaceHeaders",
+        "pub struct ShowNamespaceRequest",
+        "pub enum ShowNamespaceResponse",
+        "fn create_repo_tag(",
+        "pub struct CreateRepoTagRequest",
+        "pub enum CreateRepoTagResponse",
+    ] {
+        assert!(!before.contains(needle), "{needle} before the change");
+        assert!(after.contains(needle), "{needle} missing after the change");
+    }
+    // One route per path; two methods on the tags path share it.
+    assert!(after.contains("\"/v2/manage/namespaces/{namespace}\""));
+    assert!(after.contains("MethodFilter::POST"));
+    assert_eq!(
+        after
+            .matches("\"/v2/manage/namespaces/{namespace}/repos/{repository}/tags\"")
+            .count(),
+        1
+    );
+    // Typed fields and variants from the schema.
+    assert!(after.contains("pub verbose: ::std::option::Option<bool>"));
+    assert!(
+        after.contains("pub depth: u32"),
+        "a default makes it non-optional"
+    );
+    assert!(after.contains("pub body: crate::types::ShowReposTagResp"));
+    assert!(after.contains("Created {"));
+    assert!(after.contains("Default {"));
+    assert!(after.contains("body: ::serde_json::Value"));
+}
+
+#[test]
+fn our_spec_maps_to_the_expected_types() {
+    let out = generate(&spec_json()).unwrap();
+    for needle in [
+        "pub trait Api: Send + Sync + 'static",
+        "-> impl ::std::future::Future<Output = ListRepositoryTagsResponse> + Send;",
+        "pub fn router<A: Api>(api: ::std::sync::Arc<A>) -> ::axum::Router",
+        "pub namespace: ::std::string::String",
+        "pub offset: ::std::option::Option<u64>",
+        "pub limit: ::std::option::Option<u32>",
+        "pub order_column: ::std::option::Option<::swr_filter::OrderColumn>",
+        "pub filter: ::std::option::Option<::swr_filter::TagFilter>",
+        "pub content_type: ::std::string::String",
+        "pub credentials: crate::server::support::Credentials",
+        "content_range: crate::ContentRange",
+        "body: ::std::vec::Vec<crate::types::ShowReposTagResp>",
+        "InternalServerError {",
+        "crate::server::rules::list_repository_tags(&mut query)?;",
+        "crate::server::support::signed_credentials",
+        "(\"limit\", \"SVCSTG.SWR.4000056\")",
+        "\"/v2/manage/namespaces/{namespace}/repos/{repository}/tags\"",
+    ] {
+        assert!(out.contains(needle), "missing: {needle}");
+    }
+    assert!(!out.contains("async_trait"));
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let json = extended();
+    let a = generate(&json).unwrap();
+    let b = generate(&json).unwrap();
+    assert_eq!(a, b);
+    // Through YAML text and back: the same bytes.
+    let yaml = yaml_serde::to_string(&json).unwrap();
+    let c = generate_server(&load_spec(&yaml).unwrap(), &ServerOptions::swr_api()).unwrap();
+    assert_eq!(a, c);
+    assert!(a.starts_with("// @generated"));
+}
+
+fn error_of(json: &Value, options: &ServerOptions) -> String {
+    generate_server(&with_json(json), options)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn what_cannot_be_honoured_is_an_error() {
+    let options = ServerOptions::swr_api();
+
+    let mut json = spec_json();
+    json.as_object_mut().unwrap().remove("x-error-codes");
+    assert!(error_of(&json, &options).contains("x-error-codes.bad_request"));
+
+    let mut json = spec_json();
+    let tags = "/v2/manage/namespaces/{namespace}/repos/{repository}/tags";
+    json["paths"][tags]["get"]["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "session", "in": "cookie", "schema": { "type": "string" } }));
+    assert!(error_of(&json, &options).contains("cookie parameters"));
+
+    let mut json = spec_json();
+    json["paths"][tags]["get"]["parameters"][0]["schema"]["pattern"] = json!("(?<=a)b");
+    assert!(error_of(&json, &options).contains("not a valid Rust regex"));
+
+    let mut json = spec_json();
+    json["paths"][tags]["get"]["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "ids", "in": "query",
+                      "schema": { "type": "array", "items": { "type": "string" } } }));
+    assert!(error_of(&json, &options).contains("not supported"));
+
+    let mut options = ServerOptions::swr_api();
+    options
+        .query_rules
+        .insert("no_such_operation".into(), "crate::x".into());
+    assert!(error_of(&spec_json(), &options).contains("no_such_operation"));
+}

@@ -1,0 +1,435 @@
+//! The generated router, driven without sockets (`tower::ServiceExt::oneshot`).
+//!
+//! A recording `impl Api` answers 200 and keeps the request it was given, so
+//! each test checks either what the implementation receives or the exact
+//! rejection (status, SWR code, a message naming the parameter, the
+//! `ErrorResponse` shape, `X-Request-Id`) when it never gets called.
+#![cfg(feature = "server")]
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use serde_json::Value;
+use swr_api::ContentRange;
+use swr_api::server::support::Credentials;
+use swr_api::server::{Api, ListRepositoryTagsRequest, ListRepositoryTagsResponse, router};
+use swr_api::swr_filter::TagFilter;
+use tower::ServiceExt;
+
+const TAGS: &str = "/v2/manage/namespaces/group/repos/busybox/tags";
+
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<ListRepositoryTagsRequest>>,
+}
+
+impl Api for Recorder {
+    async fn list_repository_tags(
+        &self,
+        request: ListRepositoryTagsRequest,
+    ) -> ListRepositoryTagsResponse {
+        let x_request_id = request.request_id.clone();
+        self.seen.lock().unwrap().push(request);
+        ListRepositoryTagsResponse::Ok {
+            body: Vec::new(),
+            content_range: ContentRange {
+                offset: 0,
+                count: 0,
+                total: 0,
+            },
+            x_request_id,
+        }
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+    /// What the implementation received, if it was called.
+    request: Option<ListRepositoryTagsRequest>,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.body["error_code"].as_str().unwrap_or_default()
+    }
+
+    fn message(&self) -> &str {
+        self.body["error_msg"].as_str().unwrap_or_default()
+    }
+
+    /// A 400/401/404/405 in the spec's `ErrorResponse` shape, both halves agreeing.
+    fn assert_rejected(&self, status: StatusCode, code: &str, names: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.code(), code, "{}", self.body);
+        assert!(
+            self.message().contains(names),
+            "message {:?} does not name {names:?}",
+            self.message()
+        );
+        assert_eq!(self.body["errors"][0]["errorCode"], self.body["error_code"]);
+        assert_eq!(
+            self.body["errors"][0]["errorMessage"],
+            self.body["error_msg"]
+        );
+        assert!(self.body["errors"][0]["detail"].is_string());
+        assert_eq!(self.headers["content-type"], "application/json");
+        assert!(self.headers.contains_key("x-request-id"));
+        assert!(
+            self.request.is_none(),
+            "the implementation must not be called"
+        );
+    }
+
+    fn ok(self) -> ListRepositoryTagsRequest {
+        assert_eq!(self.status, StatusCode::OK, "{}", self.body);
+        self.request.expect("the implementation was called")
+    }
+}
+
+/// `uri` with `X-Auth-Token: tok` and `extra` headers.
+async fn get(uri: &str, extra: &[(&str, &str)]) -> Answer {
+    send("GET", uri, &[&[("X-Auth-Token", "tok")], extra].concat()).await
+}
+
+async fn send(method: &str, uri: &str, headers: &[(&str, &str)]) -> Answer {
+    let api = Arc::new(Recorder::default());
+    let mut request = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = router(api.clone())
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let request = api.seen.lock().unwrap().pop();
+    Answer {
+        status,
+        headers,
+        body,
+        request,
+    }
+}
+
+fn filter(s: &str) -> Option<TagFilter> {
+    Some(s.parse().unwrap())
+}
+
+#[tokio::test]
+async fn separate_params_reach_the_implementation_as_one_filter() {
+    let a = get(
+        &format!("{TAGS}?limit=10&offset=0&order_column=tag&order_type=asc&tag=v1"),
+        &[],
+    )
+    .await;
+    assert_eq!(a.headers["content-range"], "0-0/0");
+    let req = a.ok();
+    assert_eq!(req.path.namespace, "group");
+    assert_eq!(req.path.repository, "busybox");
+    assert_eq!(
+        req.query.filter,
+        filter("offset::0|limit::10|order_column::tag|order_type::asc|tag::v1")
+    );
+    assert_eq!((req.query.offset, req.query.limit), (None, None));
+    assert_eq!(req.query.tag, None);
+    assert_eq!(req.credentials, Credentials::Token("tok".into()));
+}
+
+#[tokio::test]
+async fn no_query_means_no_filter() {
+    let req = get(TAGS, &[]).await.ok();
+    assert_eq!(req.query.filter, None);
+}
+
+#[tokio::test]
+async fn a_pair_may_be_split_between_filter_and_a_param() {
+    let req = get(&format!("{TAGS}?filter=offset%3A%3A20&limit=10"), &[])
+        .await
+        .ok();
+    assert_eq!(req.query.filter, filter("offset::20|limit::10"));
+}
+
+#[tokio::test]
+async fn unknown_query_params_are_ignored() {
+    let req = get(&format!("{TAGS}?cachebuster=1&tag=v1"), &[]).await.ok();
+    assert_eq!(req.query.filter, filter("tag::v1"));
+}
+
+#[tokio::test]
+async fn bad_names_are_400_with_their_own_codes() {
+    get("/v2/manage/namespaces/Bad/repos/busybox/tags", &[])
+        .await
+        .assert_rejected(
+            StatusCode::BAD_REQUEST,
+            "SVCSTG.SWR.4001028",
+            "namespace: \"Bad\"",
+        );
+    get("/v2/manage/namespaces/group/repos/a..b/tags", &[])
+        .await
+        .assert_rejected(
+            StatusCode::BAD_REQUEST,
+            "SVCSTG.SWR.4001029",
+            "repository: \"a..b\"",
+        );
+    let long = "a".repeat(65);
+    get(
+        &format!("/v2/manage/namespaces/{long}/repos/busybox/tags"),
+        &[],
+    )
+    .await
+    .assert_rejected(StatusCode::BAD_REQUEST, "SVCSTG.SWR.4001028", "at most 64");
+    // `%2F` decodes to `/`, which a repository may not hold on the wire.
+    get("/v2/manage/namespaces/group/repos/a%2Fb/tags", &[])
+        .await
+        .assert_rejected(StatusCode::BAD_REQUEST, "SVCSTG.SWR.4001029", "repository");
+}
+
+#[tokio::test]
+async fn dollar_in_repository_is_passed_through() {
+    for path in ["tools$busybox", "tools%24busybox"] {
+        let req = get(
+            &format!("/v2/manage/namespaces/group/repos/{path}/tags"),
+            &[],
+        )
+        .await
+        .ok();
+        assert_eq!(req.path.repository, "tools$busybox");
+    }
+}
+
+#[tokio::test]
+async fn bad_enum_value() {
+    get(&format!("{TAGS}?order_column=size&order_type=asc"), &[])
+        .await
+        .assert_rejected(
+            StatusCode::BAD_REQUEST,
+            "SVCSTG.SWR.4001035",
+            "order_column: \"size\"",
+        );
+}
+
+#[tokio::test]
+async fn limit_bounds() {
+    for (limit, message) in [
+        ("0", "limit: 0 is outside 1..=1000"),
+        ("1001", "limit: 1001 is outside 1..=1000"),
+        ("abc", "limit: \"abc\""),
+        ("%2B1", "limit: \"+1\""),
+        ("-1", "limit: \"-1\""),
+        ("1.0", "limit: \"1.0\""),
+    ] {
+        get(&format!("{TAGS}?offset=0&limit={limit}"), &[])
+            .await
+            .assert_rejected(StatusCode::BAD_REQUEST, "SVCSTG.SWR.4000056", message);
+    }
+    let req = get(&format!("{TAGS}?offset=0&limit=1000"), &[]).await.ok();
+    assert_eq!(req.query.filter, filter("offset::0|limit::1000"));
+}
+
+#[tokio::test]
+async fn offset_must_be_an_int64() {
+    get(
+        &format!("{TAGS}?offset=100000000000000000000000&limit=1"),
+        &[],
+    )
+    .await
+    .assert_rejected(StatusCode::BAD_REQUEST, "SVCSTG.SWR.4001025", "offset");
+}
+
+#[tokio::test]
+async fn half_a_pair_names_the_missing_half() {
+    get(&format!("{TAGS}?offset=0"), &[]).await.assert_rejected(
+        StatusCode::BAD_REQUEST,
+        "SVCSTG.SWR.4001072",
+        "without limit",
+    );
+    get(&format!("{TAGS}?order_type=asc"), &[])
+        .await
+        .assert_rejected(
+            StatusCode::BAD_REQUEST,
+            "SVCSTG.SWR.4001072",
+            "without order_column",
+        );
+}
+
+#[tokio::test]
+async fn malformed_filter() {
+    for f in [
+        "offset%3A0",
+        "foo%3A%3A1",
+        "limit%3A%3A1%7Climit%3A%3A2",
+        "",
+    ] {
+        get(&format!("{TAGS}?filter={f}"), &[])
+            .await
+            .assert_rejected(StatusCode::BAD_REQUEST, "SVCSTG.SWR.4001035", "filter");
+    }
+}
+
+#[tokio::test]
+async fn filter_and_param_must_agree() {
+    get(
+        &format!("{TAGS}?filter=offset%3A%3A0%7Climit%3A%3A10&limit=20"),
+        &[],
+    )
+    .await
+    .assert_rejected(StatusCode::BAD_REQUEST, "SVCSTG.SWR.4001035", "limit");
+    // The same value in both places is fine.
+    let req = get(
+        &format!("{TAGS}?filter=offset%3A%3A0%7Climit%3A%3A10&limit=10"),
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(req.query.filter, filter("offset::0|limit::10"));
+}
+
+#[tokio::test]
+async fn a_repeated_param_is_named() {
+    get(&format!("{TAGS}?offset=0&limit=1&limit=2"), &[])
+        .await
+        .assert_rejected(
+            StatusCode::BAD_REQUEST,
+            "SVCSTG.SWR.4000056",
+            "limit: sent 2 times",
+        );
+    get(&format!("{TAGS}?tag=a&tag=a"), &[])
+        .await
+        .assert_rejected(
+            StatusCode::BAD_REQUEST,
+            "SVCSTG.SWR.4009021",
+            "tag: sent 2 times",
+        );
+}
+
+#[tokio::test]
+async fn content_type_is_optional_but_checked() {
+    let req = get(TAGS, &[]).await.ok();
+    assert_eq!(req.headers.content_type, "application/json");
+    let req = get(
+        TAGS,
+        &[("Content-Type", "Application/JSON ; charset=UTF-8")],
+    )
+    .await
+    .ok();
+    assert_eq!(req.headers.content_type, "application/json;charset=utf-8");
+    get(TAGS, &[("Content-Type", "text/plain")])
+        .await
+        .assert_rejected(
+            StatusCode::BAD_REQUEST,
+            "SVCSTG.SWR.4000014",
+            "Content-Type: \"text/plain\"",
+        );
+}
+
+#[tokio::test]
+async fn missing_credentials_are_401() {
+    send("GET", TAGS, &[]).await.assert_rejected(
+        StatusCode::UNAUTHORIZED,
+        "SVCSTG.SWR.4010000",
+        "neither X-Auth-Token nor Authorization",
+    );
+    // Credentials come first: a bad name without credentials is still a 401.
+    send("GET", "/v2/manage/namespaces/Bad/repos/busybox/tags", &[])
+        .await
+        .assert_rejected(StatusCode::UNAUTHORIZED, "SVCSTG.SWR.4010000", "neither");
+}
+
+#[tokio::test]
+async fn malformed_authorization_is_401_naming_the_problem() {
+    send("GET", TAGS, &[("Authorization", "Bearer abc")])
+        .await
+        .assert_rejected(
+            StatusCode::UNAUTHORIZED,
+            "SVCSTG.SWR.4010000",
+            "Authorization: expected",
+        );
+    send(
+        "GET",
+        TAGS,
+        &[(
+            "Authorization",
+            "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host;x-sdk-date, Signature=00",
+        )],
+    )
+    .await
+    .assert_rejected(StatusCode::UNAUTHORIZED, "SVCSTG.SWR.4010000", "Signature");
+}
+
+#[tokio::test]
+async fn a_token_wins_over_a_dummy_authorization() {
+    let req = get(TAGS, &[("Authorization", "x")]).await.ok();
+    assert_eq!(req.credentials, Credentials::Token("tok".into()));
+}
+
+/// The fact sheet's AK/SK test vector, end to end: the router extracts it
+/// and the implementation can verify it with the SK.
+#[tokio::test]
+async fn an_sdk_signature_is_extracted_for_verification() {
+    let uri = "/v2/manage/namespaces/myns/repos/myrepo/tags?limit=10&offset=0&order_column=updated_at&order_type=desc&tag=v1";
+    let req = send(
+        "GET",
+        uri,
+        &[
+            ("Content-Type", "application/json"),
+            ("Host", "swr-api.cn-north-4.myhuaweicloud.com"),
+            ("X-Project-Id", "fakeprojectid"),
+            ("X-Sdk-Date", "20240101T000000Z"),
+            (
+                "Authorization",
+                "SDK-HMAC-SHA256 Access=FAKEAK, SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature=5d74b004323da3520317a56546f0aedf4f3a3629f347f394d15b8b533dde28a6",
+            ),
+        ],
+    )
+    .await
+    .ok();
+    let Credentials::Signed(signed) = req.credentials else {
+        panic!("expected a signature, got {:?}", req.credentials);
+    };
+    assert_eq!(signed.access_key, "FAKEAK");
+    assert!(signed.verify("FAKESK"));
+    assert!(!signed.verify("OTHER"));
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_made() {
+    let a = get(TAGS, &[("X-Request-Id", "client-id-1")]).await;
+    assert_eq!(a.headers["x-request-id"], "client-id-1");
+    assert_eq!(a.ok().request_id, "client-id-1");
+    let a = get(
+        &format!("{TAGS}?limit=0&offset=0"),
+        &[("X-Request-Id", "client-id-2")],
+    )
+    .await;
+    assert_eq!(a.headers["x-request-id"], "client-id-2");
+    let a = get(TAGS, &[("X-Request-Id", "bad id")]).await;
+    let id = a.headers["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(a.ok().request_id, id);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_json_errors() {
+    for uri in [
+        "/nope",
+        "/v2/manage/namespaces/group/repos/busybox/tags/",
+        "/v2/manage/namespaces/group",
+    ] {
+        get(uri, &[]).await.assert_rejected(
+            StatusCode::NOT_FOUND,
+            "SVCSTG.SWR.4040083",
+            "no such API",
+        );
+    }
+    let a = send("POST", TAGS, &[("X-Auth-Token", "tok")]).await;
+    assert!(a.headers["allow"].to_str().unwrap().contains("GET"));
+    a.assert_rejected(StatusCode::METHOD_NOT_ALLOWED, "SVCSTG.SWR.4000014", "POST");
+}

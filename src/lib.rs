@@ -45,6 +45,7 @@ pub mod client {
 #[cfg(feature = "server")]
 pub mod server {
     include!(concat!(env!("OUT_DIR"), "/server.rs"));
+    pub mod json_array;
     pub mod rules;
     pub mod signing;
     pub mod support;

@@ -96,7 +96,7 @@ impl Api for InMemory {
             tags.reverse();
         }
         let total = tags.len() as u64;
-        let (offset, body) = match filter.page {
+        let (offset, body): (u64, Vec<ShowReposTagResp>) = match filter.page {
             Some(p) => {
                 let start = p.offset().min(total) as usize;
                 (
@@ -115,7 +115,7 @@ impl Api for InMemory {
                 count: body.len() as u64,
                 total,
             },
-            body,
+            body: body.into(),
             x_request_id,
         }
     }

@@ -32,7 +32,7 @@ impl Api for Recorder {
         let x_request_id = request.request_id.clone();
         self.seen.lock().unwrap().push(request);
         ListRepositoryTagsResponse::Ok {
-            body: Vec::new(),
+            body: Vec::new().into(),
             content_range: ContentRange {
                 offset: 0,
                 count: 0,

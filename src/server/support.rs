@@ -45,6 +45,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+pub use super::json_array::{BoxError, JsonArray};
 pub use super::signing::{SignedRequest, SigningError};
 /// The regex engine of generated pattern checks (linear time on untrusted
 /// input). Spec patterns must be valid in both ECMA-262 and Rust `regex`
@@ -876,7 +877,7 @@ fn cut_path(uri: &Uri) -> String {
 pub struct ResponseBuilder {
     status: StatusCode,
     internal_code: &'static str,
-    body: Option<Vec<u8>>,
+    body: Option<Body>,
     headers: HeaderMap,
     error: Option<String>,
 }
@@ -906,7 +907,15 @@ impl ResponseBuilder {
     /// Sets a JSON body.
     pub fn json_body<T: serde::Serialize + ?Sized>(&mut self, body: &T) {
         match serde_json::to_vec(body) {
-            Ok(bytes) => self.body = Some(bytes),
+            Ok(bytes) => self.body = Some(Body::from(bytes)),
+            Err(e) => self.fail(format!("body does not serialize: {e}")),
+        }
+    }
+
+    /// Sets a JSON array body, streamed when the implementation streams it.
+    pub fn json_array<T: serde::Serialize + Send + 'static>(&mut self, body: JsonArray<T>) {
+        match body.into_body() {
+            Ok(body) => self.body = Some(body),
             Err(e) => self.fail(format!("body does not serialize: {e}")),
         }
     }
@@ -946,7 +955,7 @@ impl ResponseBuilder {
         }
         let mut response = match self.body {
             Some(body) => {
-                let mut r = Body::from(body).into_response();
+                let mut r = body.into_response();
                 r.headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 r

@@ -332,13 +332,13 @@ pub struct ListRepositoryTagsRequest {
     pub request_id: ::std::string::String,
 }
 /// Every documented response of [`Api::list_repository_tags`]; the router renders it with its status, JSON body and headers.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum ListRepositoryTagsResponse {
     /// `200`: The tags of the repository, in the requested order. The body is a bare
     /// JSON array; paging information travels in `Content-Range`.
     Ok {
         /// The JSON body.
-        body: ::std::vec::Vec<crate::types::ShowReposTagResp>,
+        body: crate::server::support::JsonArray<crate::types::ShowReposTagResp>,
         /// The `Content-Range` header.
         ///
         /// `{offset}-{count}/{total}`: the start index of this page, the number of
@@ -405,7 +405,7 @@ impl ::axum::response::IntoResponse for ListRepositoryTagsResponse {
                     200u16,
                     error_codes::INTERNAL,
                 );
-                response.json_body(&body);
+                response.json_array(body);
                 response.header("Content-Range", &content_range);
                 response.header("X-Request-Id", &x_request_id);
                 response.finish()

@@ -127,7 +127,7 @@ fn our_spec_maps_to_the_expected_types() {
         "pub content_type: ::std::string::String",
         "pub credentials: crate::server::support::Credentials",
         "content_range: crate::ContentRange",
-        "body: ::std::vec::Vec<crate::types::ShowReposTagResp>",
+        "body: crate::server::support::JsonArray<crate::types::ShowReposTagResp>",
         "InternalServerError {",
         "crate::server::rules::list_repository_tags(&mut query)?;",
         "crate::server::support::signed_credentials",

@@ -598,7 +598,6 @@ fn opt_f64(v: Option<f64>) -> TokenStream {
 
 fn response_enum(op: &Op, ty: &syn::Ident, paths: &Paths) -> Result<TokenStream, ServerError> {
     let support = &paths.support;
-    let derives = &paths.derives;
     let mut variants = Vec::new();
     let mut arms = Vec::new();
     for r in &op.responses {
@@ -610,9 +609,11 @@ fn response_enum(op: &Op, ty: &syn::Ident, paths: &Paths) -> Result<TokenStream,
          its status, JSON body and headers.",
         op.method_name.trim_start_matches("r#")
     ));
+    // Only `Debug`: an array body may hold a stream, which is neither `Clone`
+    // nor comparable.
     Ok(quote! {
         #doc
-        #[derive(#(#derives),*)]
+        #[derive(Debug)]
         pub enum #ty {
             #(#variants)*
         }
@@ -691,7 +692,11 @@ fn response_arm(r: &ResponseModel, support: &syn::Path) -> Result<TokenStream, S
     let mut steps = Vec::new();
     if r.body.is_some() {
         bindings.push(quote! { body });
-        steps.push(quote! { response.json_body(&body); });
+        steps.push(if r.body_is_array {
+            quote! { response.json_array(body); }
+        } else {
+            quote! { response.json_body(&body); }
+        });
     }
     for h in &r.headers {
         let field = ident(&h.field)?;

@@ -175,6 +175,9 @@ pub(super) struct ResponseModel {
     pub doc: String,
     /// JSON body type, if the response has content.
     pub body: Option<String>,
+    /// The body is a top-level JSON array, typed `JsonArray<Item>` so it can be
+    /// streamed instead of collected.
+    pub body_is_array: bool,
     pub headers: Vec<ResponseHeader>,
 }
 
@@ -620,6 +623,41 @@ impl Cx<'_> {
         )
     }
 
+    /// For a response body that is a JSON array (inline or by `$ref`), the Rust
+    /// type of its items. Such bodies can be long (a whole repository), so
+    /// they are typed to allow streaming.
+    fn array_items(
+        &self,
+        at: &str,
+        schema: &ReferenceOr<Schema>,
+    ) -> Result<Option<String>, ServerError> {
+        let schema = match schema {
+            ReferenceOr::Reference { reference } => {
+                let name = schema_name(at, reference)?;
+                if self.options.replacements.contains_key(name) {
+                    return Ok(None);
+                }
+                self.schema(at, reference)?
+            }
+            ReferenceOr::Item(s) => s,
+        };
+        match &schema.schema_kind {
+            SchemaKind::Type(Type::Array(a)) => Ok(Some(match &a.items {
+                Some(ReferenceOr::Item(s)) => {
+                    self.data_type(at, &ReferenceOr::Item((**s).clone()))?
+                }
+                Some(ReferenceOr::Reference { reference }) => self.data_type(
+                    at,
+                    &ReferenceOr::Reference {
+                        reference: reference.clone(),
+                    },
+                )?,
+                None => "::serde_json::Value".into(),
+            })),
+            _ => Ok(None),
+        }
+    }
+
     /// Rust type of a JSON body or response header schema.
     fn data_type(&self, at: &str, schema: &ReferenceOr<Schema>) -> Result<String, ServerError> {
         let schema = match schema {
@@ -736,9 +774,18 @@ impl Cx<'_> {
                 }
             }
         };
-        let body = match json_schema(&at, &resp.content)? {
-            Some(schema) => Some(self.data_type(&at, schema)?),
-            None => None,
+        let (body, body_is_array) = match json_schema(&at, &resp.content)? {
+            Some(schema) => match self.array_items(&at, schema)? {
+                Some(items) => (
+                    Some(format!(
+                        "{}::JsonArray<{items}>",
+                        self.options.support_module
+                    )),
+                    true,
+                ),
+                None => (Some(self.data_type(&at, schema)?), false),
+            },
+            None => (None, false),
         };
         let mut headers = Vec::new();
         for (name, header) in &resp.headers {
@@ -760,6 +807,7 @@ impl Cx<'_> {
             status,
             variant,
             body,
+            body_is_array,
             headers,
         })
     }

@@ -5,6 +5,7 @@ pub mod check;
 pub mod codegen;
 pub mod docs;
 pub mod lint;
+pub mod prepare;
 pub mod schema_drift;
 
 use std::path::{Path, PathBuf};

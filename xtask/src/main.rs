@@ -12,7 +12,7 @@
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
-use xtask::{check, codegen, docs, spec_path, workspace_root};
+use xtask::{check, codegen, docs, prepare, spec_path, workspace_root};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,11 +52,23 @@ fn cargo(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Every test of the workspace, with extra arguments passed to `cargo test`.
+/// Every test of the workspace, with extra arguments passed to `cargo test`,
+/// after preparing the external components the tests use (see [`prepare`]).
 fn test(extra: &[String]) -> Result<()> {
+    let env = prepare::test_environment(&workspace_root());
     let mut args = vec!["test", "--workspace", "--all-features"];
     args.extend(extra.iter().map(String::as_str));
-    cargo(&args)
+    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo_bin)
+        .args(&args)
+        .envs(env)
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("running {cargo_bin} {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
 }
 
 /// The micro-benchmarks (divan); extra arguments go to `cargo bench`.

@@ -1,0 +1,19 @@
+//! swrd, the reference server of the swr-tags project.
+//!
+//! - [`api`]: the implementation of the generated `swr_api::server::Api` trait
+//!   (requests to store calls, nothing else);
+//! - [`auth`]: token and AK/SK (`SDK-HMAC-SHA256`) checks against the store;
+//! - [`http`]: the whole HTTP surface (API, `/openapi.json`, `/docs`, probes,
+//!   `/metrics`) and its layers;
+//! - [`store`]: SQLite/PostgreSQL storage behind the [`store::Store`] trait;
+//! - [`fixtures`]: the YAML/JSON format that seeds a store; [`synth`]: bulk
+//!   synthetic tags; [`demo`]: the `--demo` data.
+
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod docs;
+pub mod fixtures;
+pub mod http;
+pub mod store;
+pub mod synth;

@@ -1,0 +1,494 @@
+//! Storage of swrd: accounts, credentials, namespaces, repositories and tags,
+//! behind the small [`Store`] trait, on SQLite (embedded default) or
+//! PostgreSQL (shared by stateless replicas).
+//!
+//! # Why sqlx
+//!
+//! `sqlx` 0.8 (`default-features = false`, features `runtime-tokio`, `sqlite`,
+//! `postgres`, `migrate`) gives one async API, one pool type and one migration
+//! runner (with PostgreSQL advisory locking, so replicas starting together do
+//! not race) for both backends; SQLite's blocking calls run on sqlx's
+//! per-connection worker thread, so the tokio workers never block. The
+//! alternative, rusqlite + tokio-postgres, would need a hand-made SQLite pool on
+//! `spawn_blocking`, two row-decoding paths and our own migration bookkeeping.
+//! Queries are checked at run time (no `macros` feature): the macros compile
+//! the drivers a second time and need a live database or offline data to build.
+//! The SQL text is shared: SQLite accepts PostgreSQL's `$1` placeholders, and the
+//! few differences (substring function, transaction start, the inserted-or-
+//! updated flag of an upsert) are per-backend constants.
+//!
+//! # Semantics (identical on both backends; tested on both)
+//!
+//! * Order by `updated` or `tag`, either direction; ties on `updated` are broken
+//!   by `id` in the same direction. `tag` is unique per repository, so it never
+//!   ties; it compares by bytes (SQLite `BINARY`, PostgreSQL `COLLATE "C"`).
+//! * `tag_contains` is a case-sensitive substring test (`instr` / `strpos`), not
+//!   `LIKE`, which ignores ASCII case in SQLite and gives `%` and `_` meaning.
+//! * `total` counts every matching row; an offset past the end gives no rows
+//!   and the true total. The count and the rows come from one snapshot (a read
+//!   transaction; `REPEATABLE READ` on PostgreSQL, where the default gives each
+//!   statement its own snapshot).
+//! * Another domain's namespace is [`StoreError::NamespaceNotFound`], exactly
+//!   like a missing one, so existence does not leak across accounts.
+//! * Times are Unix seconds in the database and RFC 3339 UTC strings
+//!   (`2018-07-06T06:18:55Z`) in [`TagRecord`]; see [`time`].
+//! * A `deleted` time is data: such a tag is still listed.
+
+mod postgres;
+mod sql;
+mod sqlite;
+pub mod time;
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use sha2::{Digest, Sha256};
+use swr_filter::{Order, Page};
+use tokio::sync::mpsc;
+
+use crate::fixtures::{Fixture, FixtureError};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// One ListRepositoryTags query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagQuery<'a> {
+    /// The caller's domain (from its token or AK/SK).
+    pub domain_id: &'a str,
+    /// Namespace name.
+    pub namespace: &'a str,
+    /// Repository name with `/` (the wire form's `$` already replaced).
+    pub repository: &'a str,
+    /// Sort order; the default is `updated_at desc`.
+    pub order: Order,
+    /// Only tags whose name contains this (case-sensitive).
+    pub tag_contains: Option<&'a str>,
+    /// One page, or every matching tag.
+    pub page: Option<Page>,
+}
+
+impl<'a> TagQuery<'a> {
+    /// Every tag of a repository in the default order.
+    pub fn new(domain_id: &'a str, namespace: &'a str, repository: &'a str) -> Self {
+        TagQuery {
+            domain_id,
+            namespace,
+            repository,
+            order: Order::default(),
+            tag_contains: None,
+            page: None,
+        }
+    }
+}
+
+/// One tag, with the fields of the API's `ShowReposTagResp` that the store
+/// owns (`path` and `internal_path` depend on the server's address, so the
+/// HTTP layer builds them from `namespace`, `repository` and `tag`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRecord {
+    /// Tag record id, assigned by the store, never reused.
+    pub id: i64,
+    /// Repository id, assigned by the store.
+    pub repo_id: i64,
+    /// Tag name (`Tag` on the wire).
+    pub tag: String,
+    /// Hex sha256 of the image config.
+    pub image_id: String,
+    /// The manifest, a JSON document as a string.
+    pub manifest: String,
+    /// `sha256:…` manifest digest.
+    pub digest: String,
+    /// Docker manifest schema, 1 or 2.
+    pub schema: i64,
+    /// Bytes.
+    pub size: i64,
+    /// Trusted image.
+    pub is_trusted: bool,
+    /// Scanned image.
+    pub scanned: bool,
+    /// 0 manifest, 1 manifest list.
+    pub tag_type: i64,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub created: String,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub updated: String,
+    /// `YYYY-MM-DDTHH:MM:SSZ`, or `None` (JSON `null`).
+    pub deleted: Option<String>,
+    /// Owning domain.
+    pub domain_id: String,
+    /// Namespace name.
+    pub namespace: String,
+    /// Repository name, with `/`.
+    pub repository: String,
+}
+
+/// One page of tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagPage {
+    /// Tags matching the query (the tag filter), ignoring the page.
+    pub total: u64,
+    /// The requested page, in order.
+    pub records: Vec<TagRecord>,
+}
+
+/// Tags as they are read: [`total`](Self::total) is known before the first
+/// record, so the HTTP layer can send `Content-Range` (or a 404, which
+/// [`Store::stream_tags`] returns as an error before any stream exists) and
+/// then write the JSON array record by record.
+///
+/// A background task owns the read transaction and feeds a small bounded
+/// channel, so memory stays flat however large the repository, and a slow
+/// client slows the reader instead of filling a buffer. Dropping the stream
+/// stops the task and ends the transaction. An `Err` item (a database failure
+/// mid-way) is the last item; the response can then only be cut short.
+pub struct TagStream {
+    total: u64,
+    rx: mpsc::Receiver<Result<TagRecord, StoreError>>,
+}
+
+impl TagStream {
+    /// Matching tags, counted in the same snapshot the records are read from;
+    /// the stream yields exactly this many (fewer only if it ends in `Err`, or
+    /// if the query had a page).
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+impl fmt::Debug for TagStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TagStream")
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for TagStream {
+    type Item = Result<TagRecord, StoreError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// An AK/SK pair's owner and secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// Domain the key belongs to.
+    pub domain_id: String,
+    /// The secret key, needed in clear to recompute the HMAC signature.
+    pub secret_key: String,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("domain_id", &self.domain_id)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Domains inserted or updated.
+    pub domains: u64,
+    /// Tokens inserted or confirmed.
+    pub tokens: u64,
+    /// AK/SK pairs inserted or updated.
+    pub credentials: u64,
+    /// Namespaces inserted or confirmed.
+    pub namespaces: u64,
+    /// Repositories inserted or confirmed.
+    pub repositories: u64,
+    /// Tags that did not exist.
+    pub tags_inserted: u64,
+    /// Tags that existed (same repository and name) and were overwritten.
+    pub tags_updated: u64,
+}
+
+/// A tag to write, times in Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTag {
+    /// Tag name.
+    pub tag: String,
+    /// Hex sha256 of the image config.
+    pub image_id: String,
+    /// The manifest, as a JSON string.
+    pub manifest: String,
+    /// `sha256:…`.
+    pub digest: String,
+    /// 1 or 2.
+    pub schema: i64,
+    /// Bytes, >= 0.
+    pub size: i64,
+    /// Trusted image.
+    pub is_trusted: bool,
+    /// Scanned image.
+    pub scanned: bool,
+    /// 0 or 1.
+    pub tag_type: i64,
+    /// Unix seconds.
+    pub created: i64,
+    /// Unix seconds.
+    pub updated: i64,
+    /// Unix seconds.
+    pub deleted: Option<i64>,
+}
+
+/// Store failures. The two `NotFound`s map to 404, the rest to 500 (or, for
+/// `InvalidFixture`/`Conflict`/`InvalidInput`, to a failed admin command).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The namespace does not exist or belongs to another domain.
+    #[error("namespace {0} not found")]
+    NamespaceNotFound(String),
+    /// The namespace exists (and is the caller's) but the repository does not.
+    #[error("repository {namespace}/{repository} not found")]
+    RepositoryNotFound {
+        /// Namespace name.
+        namespace: String,
+        /// Repository name.
+        repository: String,
+    },
+    /// An imported fixture breaks a rule of the format.
+    #[error(transparent)]
+    InvalidFixture(#[from] FixtureError),
+    /// A write contradicts the stored data (e.g. a namespace of another
+    /// domain); nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// An argument breaks a naming rule.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The database URL is not one [`open`] understands.
+    #[error(
+        "unsupported database URL (scheme {0:?}): use sqlite://PATH, sqlite::memory: or postgres://…"
+    )]
+    UnsupportedUrl(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema migration failed.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The ephemeral database's directory could not be made.
+    #[error("cannot create the ephemeral database: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The storage operations the server needs. Implemented by [`SqliteStore`],
+/// [`PgStore`] and [`AnyStore`].
+///
+/// Written as `fn -> impl Future + Send` (what `async fn` desugars to) so the
+/// futures are `Send` for axum handlers; implementations just write `async fn`.
+/// Not object-safe by design; [`AnyStore`] is the runtime choice of backend.
+pub trait Store: Send + Sync + 'static {
+    /// One page of a repository's tags, with the true total. Without a page
+    /// every record is loaded into memory: use
+    /// [`stream_tags`](Self::stream_tags) for that.
+    fn list_tags(
+        &self,
+        q: &TagQuery<'_>,
+    ) -> impl Future<Output = Result<TagPage, StoreError>> + Send;
+
+    /// Like [`list_tags`](Self::list_tags) but streamed; see [`TagStream`].
+    /// `NotFound` errors come here, before any record.
+    fn stream_tags(
+        &self,
+        q: &TagQuery<'_>,
+    ) -> impl Future<Output = Result<TagStream, StoreError>> + Send;
+
+    /// The domain an `X-Auth-Token` belongs to.
+    ///
+    /// Tokens are stored as their SHA-256 (hex) and looked up by that hash.
+    /// An index lookup is not constant-time, but what its timing could reveal
+    /// is how much of a *hash* matches a stored one, which does not help to
+    /// find a token (that would need SHA-256 preimages); comparing the token
+    /// itself would leak its prefix.
+    fn domain_for_token(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// The owner and secret of an access key. The secret is stored in clear
+    /// because verifying `SDK-HMAC-SHA256` needs the key itself; protect the
+    /// database accordingly.
+    fn credential(
+        &self,
+        access_key: &str,
+    ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
+
+    /// Writes a fixture in one transaction: all of it or nothing. Upserts:
+    /// importing the same file again changes nothing but tags' data (a tag is
+    /// identified by repository and name, and keeps its `id`). Fails with
+    /// `Conflict` if a namespace, token or AK already belongs to another domain.
+    fn import(&self, f: &Fixture) -> impl Future<Output = Result<ImportReport, StoreError>> + Send;
+
+    /// Readiness: the database answers.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A store on whichever backend the URL names.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// SQLite.
+    Sqlite(SqliteStore),
+    /// PostgreSQL.
+    Postgres(PgStore),
+}
+
+/// Opens (creating if needed) and migrates a store:
+///
+/// * `sqlite://PATH` or `sqlite:PATH`: a file, created if missing, in WAL mode
+///   (readers never wait for the writer);
+/// * `sqlite::memory:`: an ephemeral database. It is a private file in a temp
+///   directory, removed when the last handle is dropped, because a true SQLite
+///   `:memory:` database lives in a single connection, and one open
+///   [`TagStream`] would then block every other request;
+/// * `postgres://…` or `postgresql://…`.
+pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(AnyStore::Sqlite(SqliteStore::open(url).await?)),
+        "postgres" | "postgresql" => Ok(AnyStore::Postgres(PgStore::open(url).await?)),
+        // Only the scheme: the URL may carry a password.
+        _ => Err(StoreError::UnsupportedUrl(scheme.to_owned())),
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            AnyStore::Sqlite($s) => $call,
+            AnyStore::Postgres($s) => $call,
+        }
+    };
+}
+
+impl AnyStore {
+    /// `"sqlite"` or `"postgres"`, for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            AnyStore::Sqlite(_) => "sqlite",
+            AnyStore::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Id of the repository, creating the domain (named `domain_name`), the
+    /// namespace and the repository as needed, in one transaction. Fails with
+    /// `Conflict` if the namespace belongs to another domain.
+    pub async fn ensure_repository(
+        &self,
+        domain_id: &str,
+        domain_name: &str,
+        namespace: &str,
+        repository: &str,
+    ) -> Result<i64, StoreError> {
+        delegate!(self, s => s.ensure_repository(domain_id, domain_name, namespace, repository).await)
+    }
+
+    /// Bulk load for synthetic data: inserts `tags` into repository `repo_id`
+    /// with multi-row INSERTs in transactions of 100,000 rows, skipping names
+    /// that exist; returns how many were inserted. Not atomic as a whole.
+    pub(crate) async fn bulk_insert_tags(
+        &self,
+        repo_id: i64,
+        tags: impl Iterator<Item = NewTag> + Send,
+    ) -> Result<u64, StoreError> {
+        delegate!(self, s => s.bulk_insert_tags(repo_id, tags).await)
+    }
+}
+
+impl Store for AnyStore {
+    async fn list_tags(&self, q: &TagQuery<'_>) -> Result<TagPage, StoreError> {
+        delegate!(self, s => s.list_tags(q).await)
+    }
+
+    async fn stream_tags(&self, q: &TagQuery<'_>) -> Result<TagStream, StoreError> {
+        delegate!(self, s => s.stream_tags(q).await)
+    }
+
+    async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+        delegate!(self, s => s.domain_for_token(token).await)
+    }
+
+    async fn credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
+        delegate!(self, s => s.credential(access_key).await)
+    }
+
+    async fn import(&self, f: &Fixture) -> Result<ImportReport, StoreError> {
+        delegate!(self, s => s.import(f).await)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        delegate!(self, s => s.ping().await)
+    }
+}
+
+/// The stored form of a token: lowercase hex SHA-256.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// An embedded migration: version, description, SQL.
+type Migration = (i64, &'static str, &'static str);
+
+/// The embedded migrations as a sqlx migration source (sqlx's own embedding
+/// is the `migrate!` macro, which needs the `macros` feature).
+#[derive(Debug)]
+struct Embedded(&'static [Migration]);
+
+impl<'s> sqlx::migrate::MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> futures_core::future::BoxFuture<
+        's,
+        Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>,
+    > {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|&(version, description, sql)| {
+                    sqlx::migrate::Migration::new(
+                        version,
+                        description.into(),
+                        sqlx::migrate::MigrationType::Simple,
+                        sql.into(),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+async fn migrate<DB>(
+    pool: &sqlx::Pool<DB>,
+    migrations: &'static [Migration],
+) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    <DB as sqlx::Database>::Connection: sqlx::migrate::Migrate,
+{
+    sqlx::migrate::Migrator::new(Embedded(migrations))
+        .await?
+        .run(pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! PostgreSQL backend: shared by any number of stateless swrd replicas.
+
+use sqlx::Postgres;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::sql::{self, Dialect, STREAM_BUFFER, impl_store};
+use super::time::format_timestamp;
+use super::{
+    Credential, ImportReport, NewTag, Store, StoreError, TagPage, TagQuery, TagRecord, TagStream,
+    token_hash,
+};
+use crate::fixtures::Fixture;
+
+/// A store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+const DIALECT: Dialect = Dialect {
+    contains: "strpos",
+    // A row version that an upsert inserted has no xmax; an updated one is
+    // locked by this transaction.
+    upsert_tag_returning: "RETURNING id, (xmax = 0)",
+    upsert_tag_binds_max_id: false,
+    numbered_bulk_params: true,
+};
+
+/// The default READ COMMITTED takes a snapshot per statement, so the count
+/// and the rows of one response could disagree; REPEATABLE READ takes one.
+const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+const BEGIN_WRITE: &str = "BEGIN";
+
+const MAX_CONNECTIONS: u32 = 10;
+
+const MIGRATIONS: &[super::Migration] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/postgres/0001_init.sql"),
+)];
+
+impl PgStore {
+    /// Connects to `postgres://…` and migrates the database (under sqlx's
+    /// advisory lock, so replicas may start together).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(url)
+            .await?;
+        super::migrate(&pool, MIGRATIONS).await?;
+        Ok(PgStore { pool })
+    }
+}
+
+/// Bulk load needs no session settings here: one commit per 100,000 rows
+/// makes `synchronous_commit` irrelevant, and the server sizes its own cache.
+async fn bulk_session_start(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {
+    Ok(())
+}
+
+async fn bulk_session_end(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {
+    Ok(())
+}
+
+impl_store!(PgStore, Postgres);

@@ -1,0 +1,550 @@
+//! The SQL both backends run, and the code that runs it.
+//!
+//! The code is a macro expanded once per backend with concrete sqlx types:
+//! generic code over `sqlx::Database` needs a bound for every encoded and
+//! decoded type and for the executor of each connection type, which would be
+//! longer than the code. Backend modules supply `BEGIN_READ`, `BEGIN_WRITE`
+//! (the statements that open a transaction), `bulk_session_start`/`_end` and
+//! their `DIALECT`.
+
+use std::fmt::Write as _;
+
+use swr_filter::{OrderColumn, OrderType};
+
+use super::TagQuery;
+
+/// What differs in the SQL text.
+pub(super) struct Dialect {
+    /// Case-sensitive substring position, 1-based, 0 if absent.
+    pub contains: &'static str,
+    /// `RETURNING` of the tag upsert: `(id, inserted)`.
+    pub upsert_tag_returning: &'static str,
+    /// Whether `upsert_tag_returning` reads `$14`, the largest tag id before
+    /// the import.
+    pub upsert_tag_binds_max_id: bool,
+    /// `$n` (PostgreSQL) or `?` (SQLite) in [`bulk_insert`]. SQLite finds a
+    /// named parameter's name by a linear scan, and sqlx asks for every
+    /// parameter's name, so 13,000 `$n` cost O(n²) per statement (90% of the
+    /// load time); anonymous `?` have no name to look up.
+    pub numbered_bulk_params: bool,
+}
+
+/// Namespace and repository ids of (name, domain, repository); no row means
+/// no such namespace in that domain, a NULL repository id no such repository.
+pub(super) const RESOLVE: &str = "SELECT n.id, r.id FROM namespaces n \
+     LEFT JOIN repositories r ON r.namespace_id = n.id AND r.name = $3 \
+     WHERE n.name = $1 AND n.domain_id = $2";
+
+/// Columns of [`select_tags`], in the order the row decoder reads them.
+const COLUMNS: &str = "id, tag, image_id, manifest, digest, schema, size, is_trusted, scanned, \
+     tag_type, created, updated, deleted";
+
+pub(super) const TOKEN: &str = "SELECT domain_id FROM tokens WHERE hash = $1";
+pub(super) const CREDENTIAL: &str = "SELECT domain_id, sk FROM credentials WHERE ak = $1";
+
+pub(super) const UPSERT_DOMAIN: &str = "INSERT INTO domains (id, name) VALUES ($1, $2) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name";
+/// Creates a domain but never renames one.
+pub(super) const ENSURE_DOMAIN: &str =
+    "INSERT INTO domains (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
+/// The no-op `DO UPDATE`s make `RETURNING` report the existing row, whose
+/// owner is then compared with the one asked for.
+pub(super) const UPSERT_TOKEN: &str = "INSERT INTO tokens (hash, domain_id) VALUES ($1, $2) \
+     ON CONFLICT (hash) DO UPDATE SET hash = excluded.hash RETURNING domain_id";
+pub(super) const UPSERT_CREDENTIAL: &str = "INSERT INTO credentials (ak, sk, domain_id) \
+     VALUES ($1, $2, $3) ON CONFLICT (ak) DO UPDATE SET sk = excluded.sk RETURNING domain_id";
+pub(super) const UPSERT_NAMESPACE: &str = "INSERT INTO namespaces (name, domain_id) \
+     VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, domain_id";
+pub(super) const UPSERT_REPOSITORY: &str = "INSERT INTO repositories (namespace_id, name) \
+     VALUES ($1, $2) ON CONFLICT (namespace_id, name) DO UPDATE SET name = excluded.name \
+     RETURNING id";
+pub(super) const MAX_TAG_ID: &str = "SELECT coalesce(max(id), 0) FROM tags";
+
+/// The tag upsert up to its `RETURNING` ([`Dialect::upsert_tag_returning`]).
+pub(super) const UPSERT_TAG: &str = "INSERT INTO tags (repo_id, tag, image_id, manifest, digest, \
+     schema, size, is_trusted, scanned, tag_type, created, updated, deleted) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (repo_id, tag) DO UPDATE SET image_id = excluded.image_id, \
+     manifest = excluded.manifest, digest = excluded.digest, schema = excluded.schema, \
+     size = excluded.size, is_trusted = excluded.is_trusted, scanned = excluded.scanned, \
+     tag_type = excluded.tag_type, created = excluded.created, updated = excluded.updated, \
+     deleted = excluded.deleted ";
+
+/// Columns of one bulk-inserted row.
+const BULK_COLUMNS: usize = 13;
+
+/// Rows per bulk INSERT statement: 13,000 parameters, under both SQLite's
+/// (32,766) and PostgreSQL's (65,535) limits.
+pub(super) const BULK_ROWS: usize = 1000;
+
+/// Rows per bulk-load transaction, which bounds SQLite's WAL file.
+pub(super) const BULK_TX_ROWS: usize = 100_000;
+
+/// Multi-row insert of `rows` tags, skipping existing names.
+pub(super) fn bulk_insert(d: &Dialect, rows: usize) -> String {
+    let mut sql = String::with_capacity(200 + rows * BULK_COLUMNS * 7);
+    sql.push_str(
+        "INSERT INTO tags (repo_id, tag, image_id, manifest, digest, schema, size, is_trusted, \
+         scanned, tag_type, created, updated, deleted) VALUES ",
+    );
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..BULK_COLUMNS {
+            let sep = if c == 0 { "" } else { ", " };
+            if d.numbered_bulk_params {
+                let _ = write!(sql, "{sep}${}", 1 + r * BULK_COLUMNS + c);
+            } else {
+                let _ = write!(sql, "{sep}?");
+            }
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (repo_id, tag) DO NOTHING");
+    sql
+}
+
+/// `WHERE` of the tag queries: `$1` the repository, `$2` the substring if any.
+fn where_clause(d: &Dialect, q: &TagQuery<'_>) -> String {
+    match q.tag_contains {
+        Some(_) => format!(" WHERE repo_id = $1 AND {}(tag, $2) > 0", d.contains),
+        None => " WHERE repo_id = $1".to_owned(),
+    }
+}
+
+pub(super) fn count_tags(d: &Dialect, q: &TagQuery<'_>) -> String {
+    format!("SELECT count(*) FROM tags{}", where_clause(d, q))
+}
+
+/// The tag rows of `q`; parameters: `$1` repository id, then the substring
+/// (if any), then limit and offset (if a page).
+pub(super) fn select_tags(d: &Dialect, q: &TagQuery<'_>) -> String {
+    let mut sql = format!("SELECT {COLUMNS} FROM tags{}", where_clause(d, q));
+    // `tag` is unique within a repository, so it needs no tie-breaker (and
+    // with none, the (repo_id, tag) unique index yields the order directly).
+    sql.push_str(match (q.order.column, q.order.direction) {
+        (OrderColumn::UpdatedAt, OrderType::Desc) => " ORDER BY updated DESC, id DESC",
+        (OrderColumn::UpdatedAt, OrderType::Asc) => " ORDER BY updated ASC, id ASC",
+        (OrderColumn::Tag, OrderType::Desc) => " ORDER BY tag DESC",
+        (OrderColumn::Tag, OrderType::Asc) => " ORDER BY tag ASC",
+    });
+    if q.page.is_some() {
+        let n = if q.tag_contains.is_some() { 3 } else { 2 };
+        let _ = write!(sql, " LIMIT ${n} OFFSET ${}", n + 1);
+    }
+    sql
+}
+
+/// Generates the backend-independent methods and the [`Store`](super::Store)
+/// impl for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        type Tx = sqlx::Transaction<'static, $db>;
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        /// Namespace, repository and owner of the streamed records.
+        struct Owner {
+            domain_id: String,
+            namespace: String,
+            repository: String,
+        }
+
+        fn decode(row: &DbRow, repo_id: i64, owner: &Owner) -> Result<TagRecord, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok(TagRecord {
+                id: row.try_get(0)?,
+                repo_id,
+                tag: row.try_get(1)?,
+                image_id: row.try_get(2)?,
+                manifest: row.try_get(3)?,
+                digest: row.try_get(4)?,
+                schema: row.try_get(5)?,
+                size: row.try_get(6)?,
+                is_trusted: row.try_get(7)?,
+                scanned: row.try_get(8)?,
+                tag_type: row.try_get(9)?,
+                created: format_timestamp(row.try_get(10)?),
+                updated: format_timestamp(row.try_get(11)?),
+                deleted: row.try_get::<Option<i64>, _>(12)?.map(format_timestamp),
+                domain_id: owner.domain_id.clone(),
+                namespace: owner.namespace.clone(),
+                repository: owner.repository.clone(),
+            })
+        }
+
+        /// The repository id of `q`, checking that its namespace is the caller's.
+        async fn resolve(tx: &mut Tx, q: &TagQuery<'_>) -> Result<i64, StoreError> {
+            let row: Option<(i64, Option<i64>)> = sqlx::query_as(sql::RESOLVE)
+                .bind(q.namespace)
+                .bind(q.domain_id)
+                .bind(q.repository)
+                .fetch_optional(&mut **tx)
+                .await?;
+            match row {
+                None => Err(StoreError::NamespaceNotFound(q.namespace.to_owned())),
+                Some((_, None)) => Err(StoreError::RepositoryNotFound {
+                    namespace: q.namespace.to_owned(),
+                    repository: q.repository.to_owned(),
+                }),
+                Some((_, Some(repo_id))) => Ok(repo_id),
+            }
+        }
+
+        /// A tag query with its parameters bound (see [`sql::select_tags`]).
+        fn tag_query<'q>(
+            sql: &'q str,
+            repo_id: i64,
+            tag_contains: Option<&'q str>,
+            page: Option<swr_filter::Page>,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+            let mut query = sqlx::query(sql).bind(repo_id);
+            if let Some(s) = tag_contains {
+                query = query.bind(s);
+            }
+            if let Some(p) = page {
+                // Page::offset() is at most i64::MAX by construction.
+                let offset = i64::try_from(p.offset()).unwrap_or(i64::MAX);
+                query = query.bind(i64::from(p.limit())).bind(offset);
+            }
+            query
+        }
+
+        fn bind_rows<'q>(
+            mut query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+            repo_id: i64,
+            tags: Vec<NewTag>,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+            for t in tags {
+                query = query
+                    .bind(repo_id)
+                    .bind(t.tag)
+                    .bind(t.image_id)
+                    .bind(t.manifest)
+                    .bind(t.digest)
+                    .bind(t.schema)
+                    .bind(t.size)
+                    .bind(t.is_trusted)
+                    .bind(t.scanned)
+                    .bind(t.tag_type)
+                    .bind(t.created)
+                    .bind(t.updated)
+                    .bind(t.deleted);
+            }
+            query
+        }
+
+        async fn count(tx: &mut Tx, repo_id: i64, q: &TagQuery<'_>) -> Result<u64, StoreError> {
+            use sqlx::Row as _;
+            let sql = sql::count_tags(&DIALECT, q);
+            let row = tag_query(&sql, repo_id, q.tag_contains, None)
+                .fetch_one(&mut **tx)
+                .await?;
+            Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+        }
+
+        /// Feeds the records of a stream; runs as its own task.
+        async fn pump(
+            mut tx: Tx,
+            sql: String,
+            repo_id: i64,
+            tag_contains: Option<String>,
+            page: Option<swr_filter::Page>,
+            owner: Owner,
+            sender: &tokio::sync::mpsc::Sender<Result<TagRecord, StoreError>>,
+        ) -> Result<(), StoreError> {
+            use futures_util::TryStreamExt as _;
+            {
+                let mut rows =
+                    tag_query(&sql, repo_id, tag_contains.as_deref(), page).fetch(&mut *tx);
+                while let Some(row) = rows.try_next().await? {
+                    let record = decode(&row, repo_id, &owner)?;
+                    if sender.send(Ok(record)).await.is_err() {
+                        // The consumer is gone; dropping `tx` rolls back.
+                        return Ok(());
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        impl $store {
+            /// See [`AnyStore::ensure_repository`](crate::store::AnyStore::ensure_repository).
+            pub async fn ensure_repository(
+                &self,
+                domain_id: &str,
+                domain_name: &str,
+                namespace: &str,
+                repository: &str,
+            ) -> Result<i64, StoreError> {
+                if !crate::fixtures::is_valid_namespace(namespace) {
+                    return Err(StoreError::InvalidInput(format!(
+                        "bad namespace name {namespace:?}"
+                    )));
+                }
+                if !crate::fixtures::is_valid_repository(repository) {
+                    return Err(StoreError::InvalidInput(format!(
+                        "bad repository name {repository:?}"
+                    )));
+                }
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+                sqlx::query(sql::ENSURE_DOMAIN)
+                    .bind(domain_id)
+                    .bind(domain_name)
+                    .execute(&mut *tx)
+                    .await?;
+                let (ns_id, owner): (i64, String) = sqlx::query_as(sql::UPSERT_NAMESPACE)
+                    .bind(namespace)
+                    .bind(domain_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if owner != domain_id {
+                    return Err(StoreError::Conflict(format!(
+                        "namespace {namespace:?} belongs to another domain"
+                    )));
+                }
+                let (repo_id,): (i64,) = sqlx::query_as(sql::UPSERT_REPOSITORY)
+                    .bind(ns_id)
+                    .bind(repository)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(repo_id)
+            }
+
+            /// See [`AnyStore::bulk_insert_tags`](crate::store::AnyStore::bulk_insert_tags).
+            pub(crate) async fn bulk_insert_tags(
+                &self,
+                repo_id: i64,
+                mut tags: impl Iterator<Item = NewTag> + Send,
+            ) -> Result<u64, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                bulk_session_start(&mut conn).await?;
+                let full_sql = sql::bulk_insert(&DIALECT, sql::BULK_ROWS);
+                let result = async {
+                    let mut inserted = 0;
+                    let mut done = false;
+                    while !done {
+                        let mut tx = sqlx::Connection::begin_with(&mut *conn, BEGIN_WRITE).await?;
+                        let mut in_tx = 0;
+                        while in_tx < sql::BULK_TX_ROWS {
+                            let batch: Vec<NewTag> = tags.by_ref().take(sql::BULK_ROWS).collect();
+                            if batch.len() < sql::BULK_ROWS {
+                                done = true;
+                            }
+                            if batch.is_empty() {
+                                break;
+                            }
+                            in_tx += batch.len();
+                            let short_sql;
+                            let sql = if batch.len() == sql::BULK_ROWS {
+                                &full_sql
+                            } else {
+                                short_sql = sql::bulk_insert(&DIALECT, batch.len());
+                                &short_sql
+                            };
+                            inserted += bind_rows(sqlx::query(sql), repo_id, batch)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected();
+                            if done {
+                                break;
+                            }
+                        }
+                        tx.commit().await?;
+                    }
+                    Ok::<u64, StoreError>(inserted)
+                }
+                .await;
+                // Restore the connection's settings even after a failure; if
+                // that fails too, the connection must not go back to the pool.
+                if let Err(e) = bulk_session_end(&mut conn).await {
+                    drop(conn.detach());
+                    return Err(e.into());
+                }
+                result
+            }
+        }
+
+        impl Store for $store {
+            async fn list_tags(&self, q: &TagQuery<'_>) -> Result<TagPage, StoreError> {
+                let mut tx = self.pool.begin_with(BEGIN_READ).await?;
+                let repo_id = resolve(&mut tx, q).await?;
+                let total = count(&mut tx, repo_id, q).await?;
+                let owner = Owner {
+                    domain_id: q.domain_id.to_owned(),
+                    namespace: q.namespace.to_owned(),
+                    repository: q.repository.to_owned(),
+                };
+                let records = if q.page.is_some_and(|p| p.offset() >= total) {
+                    Vec::new()
+                } else {
+                    let sql = sql::select_tags(&DIALECT, q);
+                    let rows = tag_query(&sql, repo_id, q.tag_contains, q.page)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    rows.iter()
+                        .map(|row| decode(row, repo_id, &owner))
+                        .collect::<Result<_, _>>()?
+                };
+                tx.commit().await?;
+                Ok(TagPage { total, records })
+            }
+
+            async fn stream_tags(&self, q: &TagQuery<'_>) -> Result<TagStream, StoreError> {
+                let mut tx = self.pool.begin_with(BEGIN_READ).await?;
+                let repo_id = resolve(&mut tx, q).await?;
+                let total = count(&mut tx, repo_id, q).await?;
+                let owner = Owner {
+                    domain_id: q.domain_id.to_owned(),
+                    namespace: q.namespace.to_owned(),
+                    repository: q.repository.to_owned(),
+                };
+                let sql = sql::select_tags(&DIALECT, q);
+                let (tag_contains, page) = (q.tag_contains.map(str::to_owned), q.page);
+                let (sender, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+                tokio::spawn(async move {
+                    let result = pump(tx, sql, repo_id, tag_contains, page, owner, &sender).await;
+                    if let Err(e) = result {
+                        let _ = sender.send(Err(e)).await;
+                    }
+                });
+                Ok(TagStream { total, rx })
+            }
+
+            async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+                let row: Option<(String,)> = sqlx::query_as(sql::TOKEN)
+                    .bind(token_hash(token))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(d,)| d))
+            }
+
+            async fn credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
+                let row: Option<(String, String)> = sqlx::query_as(sql::CREDENTIAL)
+                    .bind(access_key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(domain_id, secret_key)| Credential {
+                    domain_id,
+                    secret_key,
+                }))
+            }
+
+            async fn import(&self, f: &Fixture) -> Result<ImportReport, StoreError> {
+                f.validate()?;
+                let now = crate::store::time::now();
+                let mut report = ImportReport::default();
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+                let max_id: i64 = if DIALECT.upsert_tag_binds_max_id {
+                    sqlx::query_as::<_, (i64,)>(sql::MAX_TAG_ID)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .0
+                } else {
+                    0
+                };
+                for d in &f.domains {
+                    sqlx::query(sql::UPSERT_DOMAIN)
+                        .bind(&d.id)
+                        .bind(&d.name)
+                        .execute(&mut *tx)
+                        .await?;
+                    report.domains += 1;
+                    for (i, token) in d.tokens.iter().enumerate() {
+                        let (owner,): (String,) = sqlx::query_as(sql::UPSERT_TOKEN)
+                            .bind(token_hash(token))
+                            .bind(&d.id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        if owner != d.id {
+                            return Err(StoreError::Conflict(format!(
+                                "token {i} of domain {:?} belongs to another domain",
+                                d.id
+                            )));
+                        }
+                        report.tokens += 1;
+                    }
+                    for c in &d.credentials {
+                        let (owner,): (String,) = sqlx::query_as(sql::UPSERT_CREDENTIAL)
+                            .bind(&c.ak)
+                            .bind(&c.sk)
+                            .bind(&d.id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        if owner != d.id {
+                            return Err(StoreError::Conflict(format!(
+                                "access key {:?} belongs to another domain",
+                                c.ak
+                            )));
+                        }
+                        report.credentials += 1;
+                    }
+                }
+                let upsert_tag = format!("{}{}", sql::UPSERT_TAG, DIALECT.upsert_tag_returning);
+                for n in &f.namespaces {
+                    let (ns_id, owner): (i64, String) = sqlx::query_as(sql::UPSERT_NAMESPACE)
+                        .bind(&n.name)
+                        .bind(&n.domain)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if owner != n.domain {
+                        return Err(StoreError::Conflict(format!(
+                            "namespace {:?} belongs to another domain",
+                            n.name
+                        )));
+                    }
+                    report.namespaces += 1;
+                    for r in &n.repositories {
+                        let (repo_id,): (i64,) = sqlx::query_as(sql::UPSERT_REPOSITORY)
+                            .bind(ns_id)
+                            .bind(&r.name)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        report.repositories += 1;
+                        for t in &r.tags {
+                            let updated = t.updated.or(t.created).map_or(now, |ts| ts.0);
+                            let created = t.created.map_or(updated, |ts| ts.0);
+                            let query = sqlx::query_as(&upsert_tag)
+                                .bind(repo_id)
+                                .bind(&t.tag)
+                                .bind(&t.image_id)
+                                .bind(&t.manifest)
+                                .bind(&t.digest)
+                                .bind(t.schema)
+                                .bind(t.size)
+                                .bind(t.is_trusted)
+                                .bind(t.scanned)
+                                .bind(t.tag_type)
+                                .bind(created)
+                                .bind(updated)
+                                .bind(t.deleted.map(|ts| ts.0));
+                            let query = if DIALECT.upsert_tag_binds_max_id {
+                                query.bind(max_id)
+                            } else {
+                                query
+                            };
+                            let (_id, inserted): (i64, bool) = query.fetch_one(&mut *tx).await?;
+                            if inserted {
+                                report.tags_inserted += 1;
+                            } else {
+                                report.tags_updated += 1;
+                            }
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(report)
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(super) use impl_store;
+
+/// Records buffered between the reading task and the consumer of a stream.
+pub(super) const STREAM_BUFFER: usize = 256;

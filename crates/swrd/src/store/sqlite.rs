@@ -1,0 +1,101 @@
+//! SQLite backend: the embedded default, a single file in WAL mode.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Executor as _, Sqlite};
+
+use super::sql::{self, Dialect, STREAM_BUFFER, impl_store};
+use super::time::format_timestamp;
+use super::{
+    Credential, ImportReport, NewTag, Store, StoreError, TagPage, TagQuery, TagRecord, TagStream,
+    token_hash,
+};
+use crate::fixtures::Fixture;
+
+/// A store in one SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// The directory of an ephemeral (`sqlite::memory:`) database; it is
+    /// removed when the last clone of the store is dropped.
+    _ephemeral: Option<Arc<tempfile::TempDir>>,
+}
+
+const DIALECT: Dialect = Dialect {
+    contains: "instr",
+    // SQLite cannot tell an upsert's insert from its update; ids only grow
+    // (AUTOINCREMENT) and the writer lock is held from `BEGIN IMMEDIATE`, so a
+    // row is new exactly when its id is above the largest id at the start.
+    upsert_tag_returning: "RETURNING id, id > $14",
+    upsert_tag_binds_max_id: true,
+    numbered_bulk_params: false,
+};
+
+/// A deferred transaction: the snapshot starts at its first read, so the
+/// count and the rows agree.
+const BEGIN_READ: &str = "BEGIN";
+/// Takes the write lock up front: a deferred transaction that reads and then
+/// writes fails with `SQLITE_BUSY` (no waiting) when another writer went first.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Readers run concurrently in WAL mode; one writer at a time.
+const MAX_CONNECTIONS: u32 = 8;
+
+const MIGRATIONS: &[super::Migration] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+)];
+
+impl SqliteStore {
+    /// Opens `sqlite://PATH`, `sqlite:PATH` or `sqlite::memory:` (see
+    /// [`open`](super::open)) and migrates it.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let (options, ephemeral) = if url == "sqlite::memory:" {
+            let dir = tempfile::Builder::new().prefix("swrd-").tempdir()?;
+            let options = SqliteConnectOptions::new().filename(dir.path().join("swrd.db"));
+            (options, Some(Arc::new(dir)))
+        } else {
+            (SqliteConnectOptions::from_str(url)?, None)
+        };
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable in WAL mode except for the last commits
+            // before a power cut; it never corrupts the database.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        super::migrate(&pool, MIGRATIONS).await?;
+        Ok(SqliteStore {
+            pool,
+            _ephemeral: ephemeral,
+        })
+    }
+}
+
+/// Bulk load: a large page cache for the index B-trees (1M tags load in
+/// ~7 s instead of ~9 s). Durability stays as it is: with WAL, `synchronous =
+/// OFF` measured no faster.
+async fn bulk_session_start(conn: &mut PoolConnection<Sqlite>) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA cache_size = -262144").await?;
+    Ok(())
+}
+
+/// Back to the default cache, as the connection returns to the pool.
+async fn bulk_session_end(conn: &mut PoolConnection<Sqlite>) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA cache_size = -2000").await?;
+    Ok(())
+}
+
+impl_store!(SqliteStore, Sqlite);

@@ -1,0 +1,98 @@
+//! What `cargo xtask test` prepares before the tests run: each external
+//! component a test needs is found or installed here and handed to the tests as
+//! an environment variable. A test whose variable is missing prints a skip
+//! locally and fails when `CI=true` (see `swrd`'s test support), so CI can never
+//! pass by skipping.
+//!
+//! | variable | component | how |
+//! |---|---|---|
+//! | `SWRD_TEST_DATABASE_URL` | PostgreSQL admin URL | kept if set; else the local server on 127.0.0.1:5432 if it answers |
+//! | `SWRD_TEST_PYTHON` | Python with the official `huaweicloudsdkswr` | a venv in `.venv`, created and filled from PyPI once |
+//! | `SWRD_TEST_CHROMIUM` | headless Chromium | `chromium` on the PATH (`.ci/run` installs Debian's) |
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// The official SDK release the tests are written against (the fact sheet's).
+pub const SDK_VERSION: &str = "3.1.219";
+
+/// Environment variables for the test run.
+pub fn test_environment(root: &Path) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    match std::env::var("SWRD_TEST_DATABASE_URL") {
+        Ok(url) => env.push(("SWRD_TEST_DATABASE_URL".into(), url)),
+        Err(_) if reachable("127.0.0.1:5432") => env.push((
+            "SWRD_TEST_DATABASE_URL".into(),
+            "postgres://postgres@127.0.0.1:5432/test".into(),
+        )),
+        Err(_) => eprintln!("xtask: no PostgreSQL on 127.0.0.1:5432; PostgreSQL tests will skip"),
+    }
+    match python_with_sdk(root) {
+        Ok(python) => env.push(("SWRD_TEST_PYTHON".into(), python)),
+        Err(e) => {
+            eprintln!("xtask: no Python with huaweicloudsdkswr ({e}); official-SDK tests will skip")
+        }
+    }
+    match which("chromium") {
+        Some(path) => env.push(("SWRD_TEST_CHROMIUM".into(), path)),
+        None => eprintln!("xtask: no chromium on the PATH; browser tests will skip"),
+    }
+    env
+}
+
+fn reachable(addr: &str) -> bool {
+    addr.parse::<SocketAddr>()
+        .is_ok_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok())
+}
+
+fn which(program: &str) -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+}
+
+/// `.venv/bin/python` with the official SDK, creating the venv if needed.
+fn python_with_sdk(root: &Path) -> Result<String, String> {
+    let venv = root.join(".venv");
+    let python = venv.join("bin/python");
+    let has_sdk = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import huaweicloudsdkswr.v2"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if python.is_file() && has_sdk(&python) {
+        return Ok(python.display().to_string());
+    }
+    let run = |cmd: &mut Command| -> Result<(), String> {
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("failed")
+                .to_owned())
+        }
+    };
+    eprintln!("xtask: creating .venv with huaweicloudsdkswr=={SDK_VERSION} (once)");
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("huaweicloudsdkswr=={SDK_VERSION}"),
+    ]))?;
+    if has_sdk(&python) {
+        Ok(python.display().to_string())
+    } else {
+        Err("installed, but `import huaweicloudsdkswr.v2` fails".into())
+    }
+}

@@ -9,6 +9,7 @@
 //! | `SWRD_TEST_DATABASE_URL` | PostgreSQL admin URL | kept if set; else the local server on 127.0.0.1:5432 if it answers |
 //! | `SWRD_TEST_PYTHON` | Python with the official `huaweicloudsdkswr` | a venv in `.venv`, created and filled from PyPI once |
 //! | `SWRD_TEST_CHROMIUM` | headless Chromium | `chromium` on the PATH (`.ci/run` installs Debian's) |
+//! | `SWRD_TEST_REGISTRY` | CNCF Distribution registry | `docker-registry` on the PATH (`.ci/run` installs Debian's) |
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -35,9 +36,14 @@ pub fn test_environment(root: &Path) -> Vec<(String, String)> {
             eprintln!("xtask: no Python with huaweicloudsdkswr ({e}); official-SDK tests will skip")
         }
     }
-    match which("chromium") {
-        Some(path) => env.push(("SWRD_TEST_CHROMIUM".into(), path)),
-        None => eprintln!("xtask: no chromium on the PATH; browser tests will skip"),
+    for (program, var, what) in [
+        ("chromium", "SWRD_TEST_CHROMIUM", "browser tests"),
+        ("docker-registry", "SWRD_TEST_REGISTRY", "registry feed tests"),
+    ] {
+        match which(program) {
+            Some(path) => env.push((var.into(), path)),
+            None => eprintln!("xtask: no {program} on the PATH; {what} will skip"),
+        }
     }
     env
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use swr_api::ContentRange;
 use swr_api::client::{Client, Error};
-use swr_api::server::support::Credentials;
+use swr_api::server::support::{Credentials, Rejection};
 use swr_api::server::{Api, ListRepositoryTagsRequest, ListRepositoryTagsResponse, router};
 use swr_api::swr_filter::{OrderColumn, OrderType, TagFilter};
 use swr_api::types::{ErrorDetail, ErrorResponse, ShowReposTagResp};
@@ -53,17 +53,24 @@ fn error(code: &str, msg: &str) -> ErrorResponse {
 }
 
 impl Api for InMemory {
+    /// Only the token `good` gets in; nobody in particular.
+    type Principal = ();
+
+    async fn authenticate(&self, credentials: Credentials, _: &str) -> Result<(), Rejection> {
+        match credentials {
+            Credentials::Token(t) if t == "good" => Ok(()),
+            _ => Err(Rejection::unauthorized(
+                "SVCSTG.SWR.4010000",
+                "the token is not valid",
+            )),
+        }
+    }
+
     async fn list_repository_tags(
         &self,
-        req: ListRepositoryTagsRequest,
+        req: ListRepositoryTagsRequest<()>,
     ) -> ListRepositoryTagsResponse {
         let x_request_id = req.request_id.clone();
-        if !matches!(&req.credentials, Credentials::Token(t) if t == "good") {
-            return ListRepositoryTagsResponse::Unauthorized {
-                body: error("SVCSTG.SWR.4010000", "Authentication failed"),
-                x_request_id,
-            };
-        }
         match req.path.repository.as_str() {
             "missing" => {
                 return ListRepositoryTagsResponse::NotFound {

@@ -3,7 +3,9 @@
 //! A recording `impl Api` answers 200 and keeps the request it was given, so
 //! each test checks either what the implementation receives or the exact
 //! rejection (status, SWR code, a message naming the parameter, the
-//! `ErrorResponse` shape, `X-Request-Id`) when it never gets called.
+//! `ErrorResponse` shape, `X-Request-Id`) when it never gets called. Its
+//! `authenticate` accepts any credentials but two tokens (one rejected, one
+//! standing for a failing store) and makes them the principal.
 #![cfg(feature = "server")]
 
 use std::sync::{Arc, Mutex};
@@ -12,22 +14,54 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use serde_json::Value;
 use swr_api::ContentRange;
-use swr_api::server::support::Credentials;
+use swr_api::server::support::{Credentials, Rejection};
 use swr_api::server::{Api, ListRepositoryTagsRequest, ListRepositoryTagsResponse, router};
 use swr_api::swr_filter::TagFilter;
 use tower::ServiceExt;
 
 const TAGS: &str = "/v2/manage/namespaces/group/repos/busybox/tags";
 
+/// A token `Recorder::authenticate` refuses with a 401.
+const REJECTED: &str = "revoked-token";
+/// A token for which `Recorder::authenticate` fails like a broken store (500).
+const STORE_DOWN: &str = "store-down";
+
 #[derive(Default)]
 struct Recorder {
-    seen: Mutex<Vec<ListRepositoryTagsRequest>>,
+    seen: Mutex<Vec<ListRepositoryTagsRequest<Credentials>>>,
+    /// The request id of every `authenticate` call.
+    authenticated: Mutex<Vec<String>>,
 }
 
 impl Api for Recorder {
+    type Principal = Credentials;
+
+    async fn authenticate(
+        &self,
+        credentials: Credentials,
+        request_id: &str,
+    ) -> Result<Credentials, Rejection> {
+        self.authenticated
+            .lock()
+            .unwrap()
+            .push(request_id.to_owned());
+        match &credentials {
+            Credentials::Token(t) if t == REJECTED => Err(Rejection::unauthorized(
+                "SVCSTG.SWR.4010000",
+                "the X-Auth-Token is revoked",
+            )),
+            Credentials::Token(t) if t == STORE_DOWN => Err(Rejection::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "SVCSTG.SWR.5000063",
+                "the credential store is down",
+            )),
+            _ => Ok(credentials),
+        }
+    }
+
     async fn list_repository_tags(
         &self,
-        request: ListRepositoryTagsRequest,
+        request: ListRepositoryTagsRequest<Credentials>,
     ) -> ListRepositoryTagsResponse {
         let x_request_id = request.request_id.clone();
         self.seen.lock().unwrap().push(request);
@@ -48,7 +82,9 @@ struct Answer {
     headers: HeaderMap,
     body: Value,
     /// What the implementation received, if it was called.
-    request: Option<ListRepositoryTagsRequest>,
+    request: Option<ListRepositoryTagsRequest<Credentials>>,
+    /// The request ids `authenticate` was called with.
+    authenticated: Vec<String>,
 }
 
 impl Answer {
@@ -83,7 +119,7 @@ impl Answer {
         );
     }
 
-    fn ok(self) -> ListRepositoryTagsRequest {
+    fn ok(self) -> ListRepositoryTagsRequest<Credentials> {
         assert_eq!(self.status, StatusCode::OK, "{}", self.body);
         self.request.expect("the implementation was called")
     }
@@ -111,11 +147,13 @@ async fn send(method: &str, uri: &str, headers: &[(&str, &str)]) -> Answer {
         .unwrap();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let request = api.seen.lock().unwrap().pop();
+    let authenticated = api.authenticated.lock().unwrap().clone();
     Answer {
         status,
         headers,
         body,
         request,
+        authenticated,
     }
 }
 
@@ -140,7 +178,7 @@ async fn separate_params_reach_the_implementation_as_one_filter() {
     );
     assert_eq!((req.query.offset, req.query.limit), (None, None));
     assert_eq!(req.query.tag, None);
-    assert_eq!(req.credentials, Credentials::Token("tok".into()));
+    assert_eq!(req.principal, Credentials::Token("tok".into()));
 }
 
 #[tokio::test]
@@ -338,9 +376,68 @@ async fn missing_credentials_are_401() {
         "neither X-Auth-Token nor Authorization",
     );
     // Credentials come first: a bad name without credentials is still a 401.
-    send("GET", "/v2/manage/namespaces/Bad/repos/busybox/tags", &[])
-        .await
-        .assert_rejected(StatusCode::UNAUTHORIZED, "SVCSTG.SWR.4010000", "neither");
+    let a = send("GET", "/v2/manage/namespaces/Bad/repos/busybox/tags", &[]).await;
+    a.assert_rejected(StatusCode::UNAUTHORIZED, "SVCSTG.SWR.4010000", "neither");
+    assert!(a.authenticated.is_empty(), "nothing to authenticate");
+}
+
+/// Requests with one bad parameter each (path, query, pair, filter, header).
+fn bad_requests() -> Vec<(String, Vec<(&'static str, &'static str)>)> {
+    vec![
+        (
+            "/v2/manage/namespaces/Bad/repos/busybox/tags".into(),
+            vec![],
+        ),
+        (format!("{TAGS}?offset=0&limit=1001"), vec![]),
+        (format!("{TAGS}?order_column=size&order_type=asc"), vec![]),
+        (format!("{TAGS}?offset=0"), vec![]),
+        (format!("{TAGS}?filter=foo%3A%3A1"), vec![]),
+        (TAGS.into(), vec![("Content-Type", "text/plain")]),
+    ]
+}
+
+#[tokio::test]
+async fn authenticate_runs_before_any_parameter_is_looked_at() {
+    for (uri, headers) in bad_requests() {
+        // Rejected credentials: a 401 that says nothing about the parameter.
+        let a = send(
+            "GET",
+            &uri,
+            &[&[("X-Auth-Token", REJECTED)], &headers[..]].concat(),
+        )
+        .await;
+        a.assert_rejected(StatusCode::UNAUTHORIZED, "SVCSTG.SWR.4010000", "revoked");
+        assert_eq!(a.authenticated.len(), 1, "{uri}");
+        assert_eq!(
+            a.headers["x-request-id"].to_str().unwrap(),
+            a.authenticated[0],
+            "authenticate gets the request id"
+        );
+        // A failing credential store: its 500, not the 400 either.
+        let a = send(
+            "GET",
+            &uri,
+            &[&[("X-Auth-Token", STORE_DOWN)], &headers[..]].concat(),
+        )
+        .await;
+        a.assert_rejected(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SVCSTG.SWR.5000063",
+            "store is down",
+        );
+        // Accepted credentials: now the parameter is checked, a 400.
+        let a = get(&uri, &headers).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}: {}", a.body);
+        assert!(a.request.is_none(), "{uri}");
+        assert_eq!(a.authenticated.len(), 1, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn the_principal_is_what_authenticate_returned() {
+    let a = get(TAGS, &[("X-Request-Id", "rid-7")]).await;
+    assert_eq!(a.authenticated, ["rid-7"]);
+    assert_eq!(a.ok().principal, Credentials::Token("tok".into()));
 }
 
 #[tokio::test]
@@ -367,7 +464,7 @@ async fn malformed_authorization_is_401_naming_the_problem() {
 #[tokio::test]
 async fn a_token_wins_over_a_dummy_authorization() {
     let req = get(TAGS, &[("Authorization", "x")]).await.ok();
-    assert_eq!(req.credentials, Credentials::Token("tok".into()));
+    assert_eq!(req.principal, Credentials::Token("tok".into()));
 }
 
 /// The fact sheet's AK/SK test vector, end to end: the router extracts it
@@ -391,8 +488,8 @@ async fn an_sdk_signature_is_extracted_for_verification() {
     )
     .await
     .ok();
-    let Credentials::Signed(signed) = req.credentials else {
-        panic!("expected a signature, got {:?}", req.credentials);
+    let Credentials::Signed(signed) = req.principal else {
+        panic!("expected a signature, got {:?}", req.principal);
     };
     assert_eq!(signed.access_key, "FAKEAK");
     assert!(signed.verify("FAKESK"));

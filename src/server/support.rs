@@ -7,8 +7,10 @@
 //!
 //! # Which type to use where
 //!
-//! - [`Rejection`]: every request the router refuses before the
-//!   implementation runs (bad parameter, missing credentials, unknown route).
+//! - [`Rejection`]: every request the router refuses before the operation's
+//!   method runs (bad parameter, missing credentials, unknown route), and
+//!   the implementation's own answer to credentials it does not accept
+//!   (`Api::authenticate`).
 //!   Rendered as the spec's `ErrorResponse` JSON with an SWR code and an
 //!   `X-Request-Id` header. Constructors name the status: [`Rejection::bad_request`],
 //!   [`Rejection::unauthorized`], [`Rejection::new`] for the rest.
@@ -16,8 +18,9 @@
 //!   request, restricted to the parameters the spec declares. Query rules hooks
 //!   (see `rules.rs`) take `&mut Params` for the query.
 //! - [`Credentials`]: what the client presented (token or AK/SK signature),
-//!   extracted but **not verified**: the implementation checks it against its
-//!   store ([`SignedRequest::verify`]).
+//!   extracted but **not verified**: the router hands it to the
+//!   implementation's `Api::authenticate`, which checks it against its store
+//!   ([`SignedRequest::verify`]) before any parameter is looked at.
 //! - [`ParamError`]: how a replacement type's `FromStr` error becomes a 400
 //!   (implemented for [`swr_filter::FilterError`], which carries its own SWR
 //!   code and message).
@@ -667,7 +670,8 @@ impl ParamError for std::convert::Infallible {
 // ---------------------------------------------------------------------------
 // Credentials
 
-/// Credentials as presented by the client, not yet verified.
+/// Credentials as presented by the client, not yet verified: the generated
+/// router passes them to `Api::authenticate`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// An IAM token (`X-Auth-Token`).

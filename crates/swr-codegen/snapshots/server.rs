@@ -316,17 +316,24 @@ impl ListRepositoryTagsHeaders {
     }
 }
 /// One validated request to [`Api::list_repository_tags`].
+///
+/// `P` is the implementation's [`Api::Principal`]. The struct is
+/// generic over it rather than holding `<A as Api>::Principal`: that
+/// would make it generic over the whole implementation `A`, and its
+/// derives would then bound `A` itself (`A: Clone`, …); this way
+/// they bound only the principal, and a request can be built
+/// (in a test, say) with any principal type and no `Api` at all.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ListRepositoryTagsRequest {
+pub struct ListRepositoryTagsRequest<P> {
     /// Path parameters.
     pub path: ListRepositoryTagsPath,
     /// Query parameters.
     pub query: ListRepositoryTagsQuery,
     /// Request headers declared as parameters.
     pub headers: ListRepositoryTagsHeaders,
-    /// Credentials as presented (not yet verified: check them
-    /// against your store).
-    pub credentials: crate::server::support::Credentials,
+    /// Who is calling: what [`Api::authenticate`] returned
+    /// for the request's credentials.
+    pub principal: P,
     /// The request id: the client's `X-Request-Id` when usable, else a
     /// generated one. Echo it in the response's `X-Request-Id`.
     pub request_id: ::std::string::String,
@@ -449,12 +456,13 @@ impl ::axum::response::IntoResponse for ListRepositoryTagsResponse {
         }
     }
 }
-async fn extract_list_repository_tags(
+async fn extract_list_repository_tags<A: Api>(
+    api: &A,
     parts: &mut ::axum::http::request::Parts,
     body: ::axum::body::Body,
     request_id: &str,
 ) -> ::std::result::Result<
-    ListRepositoryTagsRequest,
+    ListRepositoryTagsRequest<A::Principal>,
     crate::server::support::Rejection,
 > {
     let body = crate::server::support::read_body(body, 1048576, error_codes::BAD_REQUEST)
@@ -476,6 +484,7 @@ async fn extract_list_repository_tags(
         ],
         error_codes::UNAUTHORIZED,
     )?;
+    let principal = api.authenticate(credentials, request_id).await?;
     let path = ListRepositoryTagsPath::from_params(
         &crate::server::support::Params::from_path(
                 parts,
@@ -512,7 +521,7 @@ async fn extract_list_repository_tags(
         path,
         query,
         headers,
-        credentials,
+        principal,
         request_id: request_id.to_owned(),
     })
 }
@@ -522,7 +531,7 @@ async fn handle_list_repository_tags<A: Api>(
 ) -> ::axum::response::Response {
     let (mut parts, body) = request.into_parts();
     let request_id = crate::server::support::request_id(&parts.headers);
-    match extract_list_repository_tags(&mut parts, body, &request_id).await {
+    match extract_list_repository_tags(&*api, &mut parts, body, &request_id).await {
         ::std::result::Result::Ok(request) => {
             crate::server::support::with_request_id(
                 ::axum::response::IntoResponse::into_response(
@@ -542,7 +551,41 @@ async fn handle_list_repository_tags<A: Api>(
 /// request that has already been extracted and validated, and returns a
 /// response that can only have a documented status and headers. Serve
 /// it with [`router`].
+///
+/// Operations with `security` first have their credentials checked by
+/// [`Api::authenticate`], before any parameter is looked at; their
+/// requests carry its [`Api::Principal`] instead of the credentials.
 pub trait Api: Send + Sync + 'static {
+    /// Who the caller is, as [`Api::authenticate`] established it (an
+    /// account id, a user with its permissions, …). The request of every
+    /// operation with `security` carries it as `principal`.
+    type Principal: Send + 'static;
+    /// Verifies the credentials the router extracted from a request (a
+    /// token to look up, a signature to check with the secret key of its
+    /// access key) and says who the caller is.
+    ///
+    /// The router calls it right after extracting the credentials and
+    /// before any parameter (path, query, headers, body) is looked at, so
+    /// unauthenticated callers learn nothing about parameters: wrong
+    /// credentials with a bad parameter are a 401, never a 400 naming the
+    /// parameter. Only operations with `security` call it, and a request
+    /// it rejects never reaches the operation's method.
+    ///
+    /// Return a 401 `Rejection` for bad credentials (`Rejection::unauthorized`,
+    /// or `Rejection::new` with `StatusCode::UNAUTHORIZED` for another
+    /// message), and a 500 when the store that holds them fails. The router
+    /// answers it as the spec's `ErrorResponse` with
+    /// `X-Request-Id: {request_id}`.
+    fn authenticate(
+        &self,
+        credentials: crate::server::support::Credentials,
+        request_id: &str,
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            Self::Principal,
+            crate::server::support::Rejection,
+        >,
+    > + Send;
     /// List the tags of an image repository: `GET /v2/manage/namespaces/{namespace}/repos/{repository}/tags`.
     ///
     /// Lists the image tags of one repository, one page at a time or all at once.
@@ -572,7 +615,7 @@ pub trait Api: Send + Sync + 'static {
     /// or belongs to another account, is a 404 with the same body either way.
     fn list_repository_tags(
         &self,
-        request: ListRepositoryTagsRequest,
+        request: ListRepositoryTagsRequest<Self::Principal>,
     ) -> impl ::std::future::Future<Output = ListRepositoryTagsResponse> + Send;
 }
 /// The axum router: one route per operation, JSON `ErrorResponse`s with

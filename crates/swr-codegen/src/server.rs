@@ -13,11 +13,19 @@
 //!   least 0, else `i32`/`i64`, by `format`; `$ref` -> the model type or its
 //!   replacement; optional -> `Option<T>` unless the schema has a default),
 //!   each with a `from_params` that validates and converts the raw values.
-//! - `{Op}Request { path, query, headers, [body], [credentials], request_id }`.
+//! - `{Op}Request { path, query, headers, [body], [principal], request_id }`;
+//!   with `security`, `{Op}Request<P>`, generic over the principal.
 //! - `{Op}Response`: one variant per documented status (named after the
 //!   status's canonical reason: `Ok`, `BadRequest`, …), each with the body and
 //!   one typed field per documented response header, and its `IntoResponse`.
 //! - A method of `trait Api`, and a route in `router`.
+//!
+//! When some operation has `security`, `trait Api` also gets
+//! `type Principal: Send + 'static` and
+//! `fn authenticate(&self, credentials, request_id) -> Result<Self::Principal, Rejection>`:
+//! the router hands it the extracted credentials, and the operation's method
+//! gets what it returned as `request.principal`. (So no operationId may be
+//! `authenticate` in such a spec.)
 //!
 //! The generated code expects, at the configured paths, the model types
 //! (`types_module`) and the hand-written runtime (`support_module`: the root
@@ -25,9 +33,12 @@
 //!
 //! # Validation order of a request
 //!
-//! request id; body read (size limit); credentials (401); path parameters;
-//! query parameters (repeats, then the operation's query rules hook, then
-//! each parameter); headers. The first failure answers; every failure is the
+//! request id; body read (size limit); credentials (401 when missing or
+//! malformed); `Api::authenticate` (the implementation's 401, or 500);
+//! path parameters; query parameters (repeats, then the operation's query
+//! rules hook, then each parameter); headers; body parsing. Credentials come
+//! before every parameter, so an unauthenticated caller learns nothing about
+//! parameters. The first failure answers; every failure is the
 //! spec's `ErrorResponse` with an SWR code: the parameter's `x-error-code`,
 //! else the spec-root `x-error-codes` entry (`bad_request`, `unauthorized`,
 //! `not_found`, `method_not_allowed`, `internal`).

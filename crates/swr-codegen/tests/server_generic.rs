@@ -125,7 +125,12 @@ fn our_spec_maps_to_the_expected_types() {
         "pub order_column: ::std::option::Option<::swr_filter::OrderColumn>",
         "pub filter: ::std::option::Option<::swr_filter::TagFilter>",
         "pub content_type: ::std::string::String",
-        "pub credentials: crate::server::support::Credentials",
+        "type Principal: Send + 'static;",
+        "fn authenticate(\n        &self,\n        credentials: crate::server::support::Credentials,\n        request_id: &str,\n    )",
+        "pub struct ListRepositoryTagsRequest<P> {",
+        "pub principal: P,",
+        "request: ListRepositoryTagsRequest<Self::Principal>,",
+        "ListRepositoryTagsRequest<A::Principal>",
         "content_range: crate::ContentRange",
         "body: crate::server::support::JsonArray<crate::types::ShowReposTagResp>",
         "InternalServerError {",
@@ -137,6 +142,103 @@ fn our_spec_maps_to_the_expected_types() {
         assert!(out.contains(needle), "missing: {needle}");
     }
     assert!(!out.contains("async_trait"));
+    assert!(!out.contains("pub credentials"));
+}
+
+/// The text of the generated `fn {name}` up to the next item.
+fn item<'a>(out: &'a str, start: &str) -> &'a str {
+    let at = out
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in the output"));
+    let rest = &out[at..];
+    let end = rest[1..]
+        .find("\nasync fn ")
+        .or_else(|| rest[1..].find("\n/// "))
+        .map_or(rest.len(), |i| i + 1);
+    &rest[..end]
+}
+
+#[test]
+fn credentials_are_authenticated_before_any_parameter() {
+    let out = generate(&spec_json()).unwrap();
+    let extract = item(&out, "async fn extract_list_repository_tags");
+    let order = [
+        "crate::server::support::read_body(",
+        "crate::server::support::authenticate(",
+        "api.authenticate(credentials, request_id).await?;",
+        "Params::from_path(",
+        "Params::from_query(",
+        "crate::server::rules::list_repository_tags(&mut query)?;",
+        "Params::from_headers(",
+    ];
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|needle| {
+            extract
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle} missing from:\n{extract}"))
+        })
+        .collect();
+    assert!(
+        positions.is_sorted(),
+        "expected the order {order:?}:\n{extract}"
+    );
+}
+
+#[test]
+fn operations_without_security_need_no_authenticate() {
+    // One operation opts out of the spec-root `security`: it calls no
+    // `authenticate` and its request is not generic; the others still are.
+    let mut json = extended();
+    json["paths"]["/v2/manage/namespaces/{namespace}"]["get"]["security"] = json!([]);
+    let out = generate(&json).unwrap();
+    assert!(out.contains("pub struct ShowNamespaceRequest {"), "{out}");
+    assert!(out.contains("request: ShowNamespaceRequest,"));
+    let extract = item(&out, "async fn extract_show_namespace");
+    assert!(!extract.contains("<A: Api>"), "{extract}");
+    assert!(!extract.contains("authenticate"), "{extract}");
+    assert!(!extract.contains("read_body"), "no body, no credentials");
+    assert!(out.contains("pub struct CreateRepoTagRequest<P> {"));
+    assert!(out.contains("request: CreateRepoTagRequest<Self::Principal>,"));
+    assert!(out.contains("type Principal: Send + 'static;"));
+
+    // A spec where nothing has `security`: no principal, no `authenticate`.
+    let mut json = extended();
+    json.as_object_mut().unwrap().remove("security");
+    let out = generate(&json).unwrap();
+    for absent in [
+        "Principal",
+        "fn authenticate(",
+        "principal",
+        "<P>",
+        "api: &A",
+    ] {
+        assert!(!out.contains(absent), "{absent} in a spec without security");
+    }
+    assert!(out.contains("pub struct ListRepositoryTagsRequest {"));
+    assert!(out.contains("request: ListRepositoryTagsRequest,"));
+}
+
+#[test]
+fn optional_security_gives_an_optional_principal() {
+    // `{}` among the alternatives: credentials may be absent; when present
+    // they still go through `authenticate`.
+    let mut json = spec_json();
+    json["security"].as_array_mut().unwrap().push(json!({}));
+    let out = generate(&json).unwrap();
+    assert!(
+        out.contains("pub principal: ::std::option::Option<P>,"),
+        "{out}"
+    );
+    let extract = item(&out, "async fn extract_list_repository_tags");
+    assert!(
+        extract.contains("crate::server::support::try_authenticate("),
+        "{extract}"
+    );
+    assert!(
+        extract.contains("api.authenticate(credentials, request_id).await?"),
+        "{extract}"
+    );
 }
 
 #[test]
@@ -186,6 +288,15 @@ fn what_cannot_be_honoured_is_an_error() {
         .push(json!({ "name": "ids", "in": "query",
                       "schema": { "type": "array", "items": { "type": "string" } } }));
     assert!(error_of(&json, &options).contains("not supported"));
+
+    // With `security`, `authenticate` is the trait's; no operation may take it.
+    let mut json = spec_json();
+    json["paths"][tags]["get"]["operationId"] = json!("authenticate");
+    let mut no_rules = ServerOptions::swr_api();
+    no_rules.query_rules.clear();
+    let e = error_of(&json, &no_rules);
+    assert!(e.contains("authenticate"), "{e}");
+    assert!(e.contains("security"), "{e}");
 
     let mut options = ServerOptions::swr_api();
     options

@@ -1,14 +1,17 @@
-//! `swrd`'s implementation of the generated [`Api`] trait: requests in, store
-//! calls, responses out. No HTTP plumbing lives here; the generated router has
-//! already validated every parameter and merged both query forms into
-//! `query.filter`.
+//! `swrd`'s implementation of the generated [`Api`] trait: credentials and
+//! requests in, store calls, responses out. No HTTP plumbing lives here: the
+//! generated router calls [`Api::authenticate`] before it looks at any
+//! parameter (so a caller with wrong credentials gets a 401 whatever else is
+//! wrong with the request), then validates every parameter and merges both
+//! query forms into `query.filter`.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use axum::http::StatusCode;
 use futures_util::TryStreamExt;
 use swr_api::ContentRange;
-use swr_api::server::support::JsonArray;
+use swr_api::server::support::{Credentials, JsonArray, Rejection};
 use swr_api::server::{Api, ListRepositoryTagsRequest, ListRepositoryTagsResponse};
 use swr_api::types::{ErrorDetail, ErrorResponse, ShowReposTagResp};
 
@@ -33,6 +36,14 @@ pub struct Registry {
     pub internal_host: String,
 }
 
+/// Who is calling, once [`Api::authenticate`] has accepted the credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The domain (account) the credentials belong to; only its namespaces
+    /// are visible.
+    pub domain_id: String,
+}
+
 /// The server: a store and how to describe pull addresses.
 pub struct SwrdApi<S = AnyStore> {
     store: Arc<S>,
@@ -47,57 +58,92 @@ impl<S: Store> SwrdApi<S> {
 }
 
 impl<S: Store> Api for SwrdApi<S> {
+    type Principal = Caller;
+
+    /// Token or AK/SK signature against the store ([`auth::authenticate`]):
+    /// a 401 whose `detail` says why, or a 500 when the store fails.
+    async fn authenticate(
+        &self,
+        credentials: Credentials,
+        request_id: &str,
+    ) -> Result<Caller, Rejection> {
+        match auth::authenticate(&*self.store, &credentials, SystemTime::now()).await {
+            Ok(domain_id) => Ok(Caller { domain_id }),
+            Err(AuthError::Rejected(reason)) => Err(Rejection::new(
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHORIZED,
+                AUTHENTICATION_FAILED,
+            )
+            .with_detail(reason)),
+            Err(AuthError::Store(e)) => {
+                store_failed(&e, request_id);
+                Err(Rejection::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    codes::TAG_LIST_FAILED,
+                    TAG_LIST_FAILED,
+                )
+                .with_detail(STORE_UNAVAILABLE))
+            }
+        }
+    }
+
     async fn list_repository_tags(
         &self,
-        req: ListRepositoryTagsRequest,
+        req: ListRepositoryTagsRequest<Caller>,
     ) -> ListRepositoryTagsResponse {
         let x_request_id = req.request_id;
-        let domain =
-            match auth::authenticate(&*self.store, &req.credentials, SystemTime::now()).await {
-                Ok(domain) => domain,
-                Err(AuthError::Rejected(reason)) => {
-                    return ListRepositoryTagsResponse::Unauthorized {
-                        body: error(codes::UNAUTHORIZED, "Authentication failed", reason),
-                        x_request_id,
-                    };
-                }
-                Err(AuthError::Store(e)) => return internal(&e, x_request_id),
-            };
         let filter = req.query.filter.unwrap_or_default();
+        let registry = self.registry.clone();
+        let store = self.store.clone();
+        let (domain_id, namespace) = (req.principal.domain_id, req.path.namespace);
         let repository = req.path.repository.replace('$', "/");
-        let query = TagQuery {
-            domain_id: &domain,
-            namespace: &req.path.namespace,
-            repository: &repository,
-            order: filter.order.unwrap_or_default(),
-            tag_contains: filter.tag.as_deref(),
-            page: filter.page,
-        };
-        let result = match filter.page {
-            Some(page) => self.store.list_tags(&query).await.map(|p| {
-                let body: Vec<ShowReposTagResp> =
-                    p.records.into_iter().map(|r| self.render(r)).collect();
-                let content_range = ContentRange {
-                    offset: page.offset(),
-                    count: body.len() as u64,
-                    total: p.total,
-                };
-                (JsonArray::Items(body), content_range)
-            }),
-            None => self.store.stream_tags(&query).await.map(|stream| {
-                // Everything, streamed: the count is the total by construction.
-                let total = stream.total();
-                let registry = self.registry.clone();
-                let body = JsonArray::stream(stream.map_ok(move |r| render(&registry, r)));
-                (
-                    body,
-                    ContentRange {
-                        offset: 0,
-                        count: total,
-                        total,
-                    },
-                )
-            }),
+        // The store call runs in its own task: when the client goes away or the
+        // deadline fires, this future is dropped, but the read transaction still
+        // ends cleanly. Cancelling sqlx mid-transaction can return a pooled
+        // connection with an open transaction, and the next request on it fails.
+        let read = tokio::spawn(async move {
+            let query = TagQuery {
+                domain_id: &domain_id,
+                namespace: &namespace,
+                repository: &repository,
+                order: filter.order.unwrap_or_default(),
+                tag_contains: filter.tag.as_deref(),
+                page: filter.page,
+            };
+            match filter.page {
+                Some(page) => store.list_tags(&query).await.map(|p| {
+                    let body: Vec<ShowReposTagResp> = p
+                        .records
+                        .into_iter()
+                        .map(|r| render(&registry, r))
+                        .collect();
+                    let content_range = ContentRange {
+                        offset: page.offset(),
+                        count: body.len() as u64,
+                        total: p.total,
+                    };
+                    (JsonArray::Items(body), content_range)
+                }),
+                None => store.stream_tags(&query).await.map(|stream| {
+                    // Everything, streamed: the count is the total by construction.
+                    let total = stream.total();
+                    let body = JsonArray::stream(stream.map_ok(move |r| render(&registry, r)));
+                    (
+                        body,
+                        ContentRange {
+                            offset: 0,
+                            count: total,
+                            total,
+                        },
+                    )
+                }),
+            }
+        });
+        let result = match read.await {
+            Ok(result) => result,
+            Err(e) => Err(StoreError::Io(std::io::Error::other(format!(
+                "the store task failed: {e}"
+            )))),
         };
         match result {
             Ok((body, content_range)) => ListRepositoryTagsResponse::Ok {
@@ -122,12 +168,6 @@ impl<S: Store> Api for SwrdApi<S> {
             },
             Err(e) => internal(&e, x_request_id),
         }
-    }
-}
-
-impl<S> SwrdApi<S> {
-    fn render(&self, r: TagRecord) -> ShowReposTagResp {
-        render(&self.registry, r)
     }
 }
 
@@ -171,16 +211,23 @@ fn error(code: &str, message: &str, detail: &str) -> ErrorResponse {
     }
 }
 
+/// `error_msg` of a 401 (`detail` says why).
+const AUTHENTICATION_FAILED: &str = "Authentication failed";
+/// `error_msg` and `detail` of a 500: nothing about the internals.
+const TAG_LIST_FAILED: &str = "Failed to obtain the tag list";
+const STORE_UNAVAILABLE: &str = "the store is unavailable; retry later";
+
+/// Logs a store failure with the request id and counts it.
+fn store_failed(e: &StoreError, request_id: &str) {
+    tracing::error!(request_id = %request_id, error = %e, "store failed");
+    metrics::counter!("swrd_store_errors_total").increment(1);
+}
+
 /// A store failure: logged with the request id, answered without internals.
 fn internal(e: &StoreError, x_request_id: String) -> ListRepositoryTagsResponse {
-    tracing::error!(request_id = %x_request_id, error = %e, "store failed");
-    metrics::counter!("swrd_store_errors_total").increment(1);
+    store_failed(e, &x_request_id);
     ListRepositoryTagsResponse::InternalServerError {
-        body: error(
-            codes::TAG_LIST_FAILED,
-            "Failed to obtain the tag list",
-            "the store is unavailable; retry later",
-        ),
+        body: error(codes::TAG_LIST_FAILED, TAG_LIST_FAILED, STORE_UNAVAILABLE),
         x_request_id,
     }
 }

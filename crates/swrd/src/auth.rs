@@ -1,5 +1,7 @@
 //! Who is calling: credentials as presented (extracted by the generated router)
-//! checked against the store, giving the caller's domain.
+//! checked against the store, giving the caller's domain. Called from
+//! `SwrdApi`'s `Api::authenticate`, which the router runs before it looks at
+//! any parameter.
 //!
 //! Failures say why in the 401 body (a client needs to know whether its clock or
 //! its key is wrong) but never echo a secret, and every failure is the same

@@ -12,7 +12,10 @@ pub const TOKEN: &str = "demo-token";
 pub const ACCESS_KEY: &str = "DEMOACCESSKEY";
 /// The demo secret key.
 pub const SECRET_KEY: &str = "DEMOSECRETKEY";
-/// How many synthetic tags `group/busybox` gets besides `latest`.
+/// How many synthetic tags are generated for `group/busybox`. The first of
+/// them is named `latest`, like the seed tag, and is skipped as a duplicate,
+/// so `group/busybox` ends up with exactly this many tags in total: the seed
+/// `latest` and 299 synthetic ones.
 pub const SYNTHETIC_TAGS: u64 = 300;
 
 fn fixture() -> String {

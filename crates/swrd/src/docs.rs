@@ -20,7 +20,11 @@ static CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
     Arc::new(
         Config::from("/openapi.json")
             .try_it_out_enabled(true)
-            .display_request_duration(true),
+            .display_request_duration(true)
+            // No validator badge: off loopback, Swagger UI would send the
+            // spec's URL to validator.swagger.io; /docs fetches nothing from
+            // outside.
+            .validator_url("none"),
     )
 });
 

@@ -610,9 +610,50 @@ async fn auth_matrix(h: Harness) {
     let now = SystemTime::now();
     let none = c.get_as(TAGS, None).await;
     none.rejected(401, "SVCSTG.SWR.4010000", "");
-    c.get_as(TAGS, Some("tok-wrong"))
+    let wrong = c.get_as(TAGS, Some("tok-wrong")).await;
+    wrong.rejected(401, "SVCSTG.SWR.4010000", "Authentication failed");
+    assert_eq!(wrong.msg(), "Authentication failed");
+    assert_eq!(
+        wrong.body["errors"][0]["detail"], "the X-Auth-Token is not valid",
+        "{}",
+        wrong.body
+    );
+    // Credentials are checked before any parameter: wrong credentials with a
+    // bad parameter are a 401 that says nothing about the parameter...
+    let wrong_and_bad = c
+        .get_as(&format!("{TAGS}?offset=0&limit=1001"), Some("tok-wrong"))
+        .await;
+    wrong_and_bad.rejected(401, "SVCSTG.SWR.4010000", "Authentication failed");
+    assert_eq!(wrong_and_bad.body, wrong.body);
+    assert!(
+        !wrong_and_bad.body.to_string().contains("limit"),
+        "{}",
+        wrong_and_bad.body
+    );
+    c.get_signed(
+        &format!("{TAGS}?order_column=size&order_type=asc"),
+        "AKA",
+        "WRONG",
+        now,
+        true,
+        |_| {},
+    )
+    .await
+    .rejected(401, "SVCSTG.SWR.4010000", "Authentication failed");
+    // ...and good ones get the 400 naming it.
+    c.get(&format!("{TAGS}?offset=0&limit=1001"))
         .await
-        .rejected(401, "SVCSTG.SWR.4010000", "");
+        .rejected(400, "SVCSTG.SWR.4000056", "limit");
+    c.get_signed(
+        &format!("{TAGS}?order_column=size&order_type=asc"),
+        "AKA",
+        "SKA",
+        now,
+        true,
+        |_| {},
+    )
+    .await
+    .rejected(400, "SVCSTG.SWR.4001035", "order_column");
     // A good token of another domain: its namespace is invisible (404), not 401.
     c.get_as(TAGS, Some("tok-b"))
         .await
@@ -686,6 +727,38 @@ async fn auth_matrix(h: Harness) {
         .rejected(404, "SVCSTG.SWR.4040058", "");
 }
 
+/// Renames the tables credentials are looked up in, under a running app.
+async fn break_credential_lookups(h: &Harness) {
+    use sqlx::{Connection as _, Executor as _};
+    let sql = "ALTER TABLE tokens RENAME TO tokens_gone; \
+               ALTER TABLE credentials RENAME TO credentials_gone";
+    if h.url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(&h.url).await.unwrap();
+        db.execute(sql).await.unwrap();
+    } else {
+        let mut db = sqlx::PgConnection::connect(&h.url).await.unwrap();
+        db.execute(sql).await.unwrap();
+    }
+}
+
+async fn a_store_failure_while_authenticating_is_a_500(h: Harness) {
+    let c = Client::new(&h).await;
+    break_credential_lookups(&h).await;
+    for a in [
+        // Before any parameter, so a bad one changes nothing.
+        c.get(&format!("{TAGS}?offset=0&limit=1001")).await,
+        c.get_signed(TAGS, "AKA", "SKA", SystemTime::now(), true, |_| {})
+            .await,
+    ] {
+        a.rejected(500, "SVCSTG.SWR.5000063", "Failed to obtain the tag list");
+        assert_eq!(
+            a.body["errors"][0]["detail"], "the store is unavailable; retry later",
+            "{}",
+            a.body
+        );
+    }
+}
+
 async fn secrets_never_appear_in_responses(h: Harness) {
     let c = Client::new(&h).await;
     for answer in [
@@ -715,6 +788,7 @@ on_both_backends!(
     headers_and_request_ids,
     operational_routes,
     auth_matrix,
+    a_store_failure_while_authenticating_is_a_500,
     secrets_never_appear_in_responses,
 );
 

@@ -5,7 +5,8 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::model::{
-    DefaultValue, Model, Op, Param, RequestBodyModel, ResponseModel, Security, StatusModel, Value,
+    AUTHENTICATE, DefaultValue, Model, Op, Param, RequestBodyModel, ResponseModel, Security,
+    StatusModel, Value,
 };
 use super::{ServerError, ServerOptions};
 
@@ -56,6 +57,24 @@ pub(super) fn file(model: &Model, options: &ServerOptions) -> Result<TokenStream
         quote! { .route(#path, #chain) }
     });
 
+    let mut api_doc = "The API: one method per operation of the spec.\n\n\
+        Implement it with plain `async fn`s (no boxing); every method gets a\n\
+        request that has already been extracted and validated, and returns a\n\
+        response that can only have a documented status and headers. Serve\n\
+        it with [`router`]."
+        .to_owned();
+    let auth_items = if model.secured {
+        api_doc.push_str(&format!(
+            "\n\nOperations with `security` first have their credentials checked by\n\
+             [`Api::{AUTHENTICATE}`], before any parameter is looked at; their\n\
+             requests carry its [`Api::Principal`] instead of the credentials."
+        ));
+        auth_trait_items(support)
+    } else {
+        quote! {}
+    };
+    let api_doc = doc(&api_doc);
+
     Ok(quote! {
         /// SWR error codes from the spec's `x-error-codes`, used by the router
         /// for rejections that no parameter's `x-error-code` covers.
@@ -65,13 +84,9 @@ pub(super) fn file(model: &Model, options: &ServerOptions) -> Result<TokenStream
 
         #(#items)*
 
-        /// The API: one method per operation of the spec.
-        ///
-        /// Implement it with plain `async fn`s (no boxing); every method gets a
-        /// request that has already been extracted and validated, and returns a
-        /// response that can only have a documented status and headers. Serve
-        /// it with [`router`].
+        #api_doc
         pub trait Api: Send + Sync + 'static {
+            #auth_items
             #(#methods)*
         }
 
@@ -104,9 +119,49 @@ pub(super) fn file(model: &Model, options: &ServerOptions) -> Result<TokenStream
     })
 }
 
+/// `type Principal` and `fn authenticate` of the `Api` trait, for specs where
+/// some operation has `security`.
+fn auth_trait_items(support: &syn::Path) -> TokenStream {
+    let authenticate = format_ident!("{AUTHENTICATE}");
+    quote! {
+        /// Who the caller is, as [`Api::authenticate`] established it (an
+        /// account id, a user with its permissions, …). The request of every
+        /// operation with `security` carries it as `principal`.
+        type Principal: Send + 'static;
+
+        /// Verifies the credentials the router extracted from a request (a
+        /// token to look up, a signature to check with the secret key of its
+        /// access key) and says who the caller is.
+        ///
+        /// The router calls it right after extracting the credentials and
+        /// before any parameter (path, query, headers, body) is looked at, so
+        /// unauthenticated callers learn nothing about parameters: wrong
+        /// credentials with a bad parameter are a 401, never a 400 naming the
+        /// parameter. Only operations with `security` call it, and a request
+        /// it rejects never reaches the operation's method.
+        ///
+        /// Return a 401 `Rejection` for bad credentials (`Rejection::unauthorized`,
+        /// or `Rejection::new` with `StatusCode::UNAUTHORIZED` for another
+        /// message), and a 500 when the store that holds them fails. The router
+        /// answers it as the spec's `ErrorResponse` with
+        /// `X-Request-Id: {request_id}`.
+        fn #authenticate(
+            &self,
+            credentials: #support::Credentials,
+            request_id: &str,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<Self::Principal, #support::Rejection>,
+        > + Send;
+    }
+}
+
 fn trait_method(op: &Op) -> Result<TokenStream, ServerError> {
     let name = ident(&op.method_name)?;
     let request = format_ident!("{}Request", op.type_prefix);
+    let request = match op.security {
+        Security::None => quote! { #request },
+        Security::Schemes { .. } => quote! { #request<Self::Principal> },
+    };
     let response = format_ident!("{}Response", op.type_prefix);
     let mut text = format!("`{} {}`", op.http_method, op.path);
     if let Some(summary) = &op.summary {
@@ -195,7 +250,9 @@ fn operation_items(
     }
 
     let body_field = op.body.as_ref().map(body_field).transpose()?;
-    let (credentials_field, credentials_extract, credentials_init) = match &op.security {
+    let authenticate = format_ident!("{AUTHENTICATE}");
+    let secured = !matches!(op.security, Security::None);
+    let (principal_field, principal_extract, principal_init) = match &op.security {
         Security::None => (quote! {}, quote! {}, quote! {}),
         Security::Schemes { schemes, required } => {
             let list = schemes
@@ -206,28 +263,43 @@ fn operation_items(
                     Ok(quote! { (#header, #extractor as #support::CredentialExtractor) })
                 })
                 .collect::<Result<Vec<_>, ServerError>>()?;
-            let (ty, call) = if *required {
+            let schemes = quote! { &[#(#list),*] };
+            let (field, extract) = if *required {
                 (
-                    quote! { #support::Credentials },
-                    quote! { #support::authenticate },
+                    quote! {
+                        /// Who is calling: what [`Api::authenticate`] returned
+                        /// for the request's credentials.
+                        pub principal: P,
+                    },
+                    quote! {
+                        let credentials = #support::authenticate(
+                            parts, &body, #schemes, error_codes::UNAUTHORIZED,
+                        )?;
+                        let principal = api.#authenticate(credentials, request_id).await?;
+                    },
                 )
             } else {
                 (
-                    quote! { ::std::option::Option<#support::Credentials> },
-                    quote! { #support::try_authenticate },
+                    quote! {
+                        /// Who is calling: what [`Api::authenticate`] returned
+                        /// for the request's credentials, or `None` when the
+                        /// request carried none (the operation's `security`
+                        /// allows that).
+                        pub principal: ::std::option::Option<P>,
+                    },
+                    quote! {
+                        let principal = match #support::try_authenticate(
+                            parts, &body, #schemes, error_codes::UNAUTHORIZED,
+                        )? {
+                            ::std::option::Option::Some(credentials) => ::std::option::Option::Some(
+                                api.#authenticate(credentials, request_id).await?,
+                            ),
+                            ::std::option::Option::None => ::std::option::Option::None,
+                        };
+                    },
                 )
             };
-            (
-                quote! {
-                    /// Credentials as presented (not yet verified: check them
-                    /// against your store).
-                    pub credentials: #ty,
-                },
-                quote! {
-                    let credentials = #call(parts, &body, &[#(#list),*], error_codes::UNAUTHORIZED)?;
-                },
-                quote! { credentials, },
-            )
+            (field, extract, quote! { principal, })
         }
     };
     let (body_decl, body_init) = match &op.body {
@@ -281,7 +353,7 @@ fn operation_items(
         quote! {}
     };
 
-    let needs_body = op.body.is_some() || !matches!(op.security, Security::None);
+    let needs_body = op.body.is_some() || secured;
     let (body_arg, read_body) = if needs_body {
         (
             quote! { body },
@@ -296,7 +368,34 @@ fn operation_items(
     let allow_deprecated = op.deprecated.then(|| quote! { #[allow(deprecated)] });
 
     let response = response_enum(op, &response_ty, paths)?;
-    let request_doc = doc(&format!("One validated request to {op_ref}."));
+    let mut request_doc = format!("One validated request to {op_ref}.");
+    // With `security`, the request is generic over the principal.
+    let (request_generics, request_out, extract_generics, api_param, api_arg) = if secured {
+        request_doc.push_str(
+            "\n\n`P` is the implementation's [`Api::Principal`]. The struct is\n\
+             generic over it rather than holding `<A as Api>::Principal`: that\n\
+             would make it generic over the whole implementation `A`, and its\n\
+             derives would then bound `A` itself (`A: Clone`, …); this way\n\
+             they bound only the principal, and a request can be built\n\
+             (in a test, say) with any principal type and no `Api` at all.",
+        );
+        (
+            quote! { <P> },
+            quote! { #request_ty<A::Principal> },
+            quote! { <A: Api> },
+            quote! { api: &A, },
+            quote! { &*api, },
+        )
+    } else {
+        (
+            quote! {},
+            quote! { #request_ty },
+            quote! {},
+            quote! {},
+            quote! {},
+        )
+    };
+    let request_doc = doc(&request_doc);
 
     Ok(quote! {
         #(#statics)*
@@ -304,7 +403,7 @@ fn operation_items(
 
         #request_doc
         #[derive(#(#derives),*)]
-        pub struct #request_ty {
+        pub struct #request_ty #request_generics {
             /// Path parameters.
             pub path: #path_ty,
             /// Query parameters.
@@ -312,7 +411,7 @@ fn operation_items(
             /// Request headers declared as parameters.
             pub headers: #headers_ty,
             #body_field
-            #credentials_field
+            #principal_field
             /// The request id: the client's `X-Request-Id` when usable, else a
             /// generated one. Echo it in the response's `X-Request-Id`.
             pub request_id: ::std::string::String,
@@ -320,13 +419,14 @@ fn operation_items(
 
         #response
 
-        async fn #extract(
+        async fn #extract #extract_generics(
+            #api_param
             parts: &mut ::axum::http::request::Parts,
             #body_arg: ::axum::body::Body,
             request_id: &str,
-        ) -> ::std::result::Result<#request_ty, #support::Rejection> {
+        ) -> ::std::result::Result<#request_out, #support::Rejection> {
             #read_body
-            #credentials_extract
+            #principal_extract
             let path = #path_ty::from_params(&#path_params)?;
             let #query_mut query = #support::Params::from_query(parts.uri.query(), #query_declared)?;
             #rules
@@ -340,7 +440,7 @@ fn operation_items(
                 query,
                 headers,
                 #body_init
-                #credentials_init
+                #principal_init
                 request_id: request_id.to_owned(),
             })
         }
@@ -352,7 +452,7 @@ fn operation_items(
         ) -> ::axum::response::Response {
             let (mut parts, body) = request.into_parts();
             let request_id = #support::request_id(&parts.headers);
-            match #extract(&mut parts, body, &request_id).await {
+            match #extract(#api_arg &mut parts, body, &request_id).await {
                 ::std::result::Result::Ok(request) => #support::with_request_id(
                     ::axum::response::IntoResponse::into_response(api.#method(request).await),
                     &request_id,

@@ -24,7 +24,14 @@ pub(super) struct Model {
     /// `x-error-codes`, sorted by key.
     pub codes: Vec<(String, String)>,
     pub ops: Vec<Op>,
+    /// Some operation has `security`: the `Api` trait then has a `Principal`
+    /// type and an `authenticate` method.
+    pub secured: bool,
 }
+
+/// The `Api` method that verifies credentials (present when [`Model::secured`]);
+/// no operation may take its name.
+pub(super) const AUTHENTICATE: &str = "authenticate";
 
 pub(super) struct Op {
     /// operationId as written.
@@ -50,9 +57,10 @@ pub(super) struct Op {
 }
 
 pub(super) enum Security {
-    /// No `security`: no credentials field.
+    /// No `security`: no `authenticate` call, no principal field.
     None,
-    /// Schemes in order; `required` unless an alternative is `{}`.
+    /// Schemes in order; `required` unless an alternative is `{}` (then the
+    /// principal is optional: absent when no scheme's header is present).
     Schemes {
         schemes: Vec<Scheme>,
         required: bool,
@@ -227,14 +235,31 @@ pub(super) fn build(spec: &OpenAPI, options: &ServerOptions) -> Result<Model, Se
             ));
         }
     }
-    if ops
+    let secured = ops
         .iter()
-        .any(|o| matches!(o.security, Security::Schemes { .. }))
-        && !codes.iter().any(|(k, _)| k == "unauthorized")
-    {
-        return Err(missing_code("unauthorized"));
+        .any(|o| matches!(o.security, Security::Schemes { .. }));
+    if secured {
+        if !codes.iter().any(|(k, _)| k == "unauthorized") {
+            return Err(missing_code("unauthorized"));
+        }
+        if let Some(op) = ops
+            .iter()
+            .find(|o| o.method_name.trim_start_matches("r#") == AUTHENTICATE)
+        {
+            return Err(invalid(
+                format!("operationId {:?}", op.id),
+                format!(
+                    "gives the Rust method name `{AUTHENTICATE}`, which the `Api` trait \
+                     already uses to verify credentials when an operation has `security`"
+                ),
+            ));
+        }
     }
-    Ok(Model { codes, ops })
+    Ok(Model {
+        codes,
+        ops,
+        secured,
+    })
 }
 
 fn error_codes(spec: &OpenAPI) -> Result<Vec<(String, String)>, ServerError> {

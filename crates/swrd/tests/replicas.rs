@@ -1,0 +1,218 @@
+//! Two `swrd serve` processes on one PostgreSQL database, as replicas behind a
+//! load balancer: what is written through one is what the other lists, on the
+//! very next request (no per-process cache, negative or positive).
+//!
+//! Needs `SWRD_TEST_DATABASE_URL`, an admin URL of a PostgreSQL server (a
+//! fresh database is created and dropped); skipped without it, except under
+//! `CI=true`.
+
+mod common;
+
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::process::Command;
+
+use common::{Harness, Kind, Swrd};
+use swr_api::client::{Client, Error};
+use swr_api::types::ShowReposTagResp;
+
+const TOKEN: &str = "replica-token";
+const DOMAIN: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+/// The first state: three tags of `team/app`.
+const SEED: &str = r#"
+domains:
+  - id: "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    name: replicas
+    tokens: ["replica-token"]
+namespaces:
+  - name: team
+    domain: "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    repositories:
+      - name: app
+        tags:
+          - {tag: v1, digest: "sha256:1111111111111111111111111111111111111111111111111111111111111111", size: 100, updated: "2024-01-01T00:00:00Z"}
+          - {tag: v2, digest: "sha256:2222222222222222222222222222222222222222222222222222222222222222", size: 200, updated: "2024-02-01T00:00:00Z"}
+          - {tag: latest, digest: "sha256:2222222222222222222222222222222222222222222222222222222222222222", size: 200, updated: "2024-03-01T00:00:00Z"}
+"#;
+
+/// The second write: `v1` pushed again (new digest and time), `v3` added, and a
+/// repository that did not exist before.
+const UPDATE: &str = r#"
+domains:
+  - id: "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    name: replicas
+    tokens: ["replica-token"]
+namespaces:
+  - name: team
+    domain: "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    repositories:
+      - name: app
+        tags:
+          - {tag: v1, digest: "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", size: 111, updated: "2025-06-01T00:00:00Z"}
+          - {tag: v3, digest: "sha256:3333333333333333333333333333333333333333333333333333333333333333", size: 300, updated: "2025-05-01T00:00:00Z"}
+      - name: tools/new
+        tags:
+          - {tag: "1.0", digest: "sha256:4444444444444444444444444444444444444444444444444444444444444444", updated: "2025-01-01T00:00:00Z"}
+"#;
+
+#[tokio::test]
+async fn a_write_through_one_replica_is_listed_by_the_other_on_the_next_request() {
+    let Some(_admin) = common::external("SWRD_TEST_DATABASE_URL", "PostgreSQL") else {
+        return;
+    };
+    // Creates the database (dropped when `harness` is) and migrates it.
+    let harness = Harness::new(Kind::Postgres)
+        .await
+        .expect("SWRD_TEST_DATABASE_URL is set");
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.yaml");
+    let update = dir.path().join("update.yaml");
+    std::fs::write(&seed, SEED).unwrap();
+    std::fs::write(&update, UPDATE).unwrap();
+
+    // Replica A imports the seed as it starts; B starts on the same database.
+    let a = Swrd::start(Some(&harness.url), &["--fixtures", seed.to_str().unwrap()]);
+    let b = Swrd::start(Some(&harness.url), &[]);
+    let (a_client, b_client) = (client(&a), client(&b));
+
+    // B sees A's import, and B's answers are A's.
+    let (range, tags) = list(&b_client, "app", None).await;
+    assert_eq!(range, "0-3/3", "B after the seed");
+    assert_eq!(names(&tags), ["latest", "v2", "v1"], "B after the seed");
+    assert_eq!(tags[2].digest, format!("sha256:{}", "1".repeat(64)));
+    assert!(tags.iter().all(|t| t.domain_id == DOMAIN), "{tags:?}");
+    assert_eq!(list(&a_client, "app", None).await, (range, tags), "A vs B");
+    // Pages too, so whatever B might keep of a paged answer is exercised.
+    let (range, page) = list(&b_client, "app", Some((0, 2))).await;
+    assert_eq!(range, "0-2/3", "B, first page");
+    assert_eq!(names(&page), ["latest", "v2"]);
+    // A repository that does not exist yet: B says 404 (and must not remember it).
+    assert_eq!(not_found(&b_client, "tools$new").await, 404);
+
+    // Another write, by another process (`swrd import`, the CLI).
+    import(&harness.url, &update);
+
+    // B's very next requests show the new state.
+    let (range, tags) = list(&b_client, "app", None).await;
+    assert_eq!(range, "0-4/4", "B after the update");
+    assert_eq!(
+        names(&tags),
+        ["v1", "v3", "latest", "v2"],
+        "B after the update: v1 was pushed again, v3 added"
+    );
+    assert_eq!(
+        tags[0].digest,
+        format!("sha256:{}", "a".repeat(64)),
+        "v1's new digest"
+    );
+    assert_eq!(tags[0].size, 111);
+    assert_eq!(tags[0].updated, "2025-06-01T00:00:00Z");
+    let (range, page) = list(&b_client, "app", Some((0, 2))).await;
+    assert_eq!(range, "0-2/4", "B, first page after the update");
+    assert_eq!(names(&page), ["v1", "v3"]);
+    let (range, new) = list(&b_client, "tools$new", None).await;
+    assert_eq!(range, "0-1/1", "B, the new repository");
+    assert_eq!(names(&new), ["1.0"]);
+    assert_eq!(new[0].path, "swr.local/team/tools/new:1.0");
+
+    // And A agrees.
+    assert_eq!(
+        list(&a_client, "app", None).await,
+        list(&b_client, "app", None).await,
+        "A vs B after the update"
+    );
+
+    // The same import again changes nothing anyone sees.
+    import(&harness.url, &update);
+    let (range, again) = list(&b_client, "app", None).await;
+    assert_eq!(range, "0-4/4", "B after re-importing the update");
+    assert_eq!(again, tags, "re-importing the same file");
+}
+
+fn client(swrd: &Swrd) -> Client {
+    Client::new(&swrd.base).expect("a client")
+}
+
+fn names(tags: &[ShowReposTagResp]) -> Vec<&str> {
+    tags.iter().map(|t| t.tag.as_str()).collect()
+}
+
+/// Lists `team/REPO` (`$` for `/`) with the token; `page` is `(offset, limit)`.
+async fn list(
+    client: &Client,
+    repository: &str,
+    page: Option<(i64, u32)>,
+) -> (String, Vec<ShowReposTagResp>) {
+    let mut request = client
+        .list_repository_tags()
+        .namespace("team")
+        .repository(repository)
+        .x_auth_token(TOKEN);
+    if let Some((offset, limit)) = page {
+        request = request
+            .offset(offset)
+            .limit(NonZeroU32::new(limit).unwrap());
+    }
+    match request.send().await {
+        Ok(response) => {
+            let range = response
+                .headers()
+                .get("content-range")
+                .expect("a Content-Range header")
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (range, response.into_inner())
+        }
+        Err(e) => panic!("listing team/{repository}: {}", describe(e)),
+    }
+}
+
+/// The status of a listing that must fail with `SVCSTG.SWR.4040010`.
+async fn not_found(client: &Client, repository: &str) -> u16 {
+    match client
+        .list_repository_tags()
+        .namespace("team")
+        .repository(repository)
+        .x_auth_token(TOKEN)
+        .send()
+        .await
+    {
+        Ok(r) => panic!("team/{repository} exists: {:?}", names(&r.into_inner())),
+        Err(Error::ErrorResponse(rv)) => {
+            let status = rv.status().as_u16();
+            let body = rv.into_inner();
+            assert_eq!(body.error_code, "SVCSTG.SWR.4040010", "{}", body.error_msg);
+            status
+        }
+        Err(e) => panic!("listing team/{repository}: {}", describe(e)),
+    }
+}
+
+fn describe(e: Error<swr_api::types::ErrorResponse>) -> String {
+    match e {
+        Error::ErrorResponse(rv) => {
+            let status = rv.status();
+            let body = rv.into_inner();
+            format!("{status}: {} {}", body.error_code, body.error_msg)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `swrd import FILE --database URL`, as an operator would run it.
+fn import(database: &str, file: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_swrd"))
+        .args(["import", file.to_str().unwrap(), "--database", database])
+        .env("SWRD_LOG", "warn")
+        .output()
+        .expect("run swrd import");
+    assert!(
+        out.status.success(),
+        "swrd import {} failed: {}\n{}",
+        file.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -29,14 +29,57 @@ pub mod types {
     include!(concat!(env!("OUT_DIR"), "/types.rs"));
 }
 
-/// The generated progenitor client (Builder interface).
+#[cfg(any(feature = "client", feature = "server"))]
+mod signing_core;
+
+/// The client: [`SwrClient`](client::SwrClient), a small hand-written layer
+/// (auth, retries, errors, paging) over the generated progenitor
+/// [`Client`](client::Client).
 ///
-/// `Client::new` installs ring as the TLS crypto provider and returns a `Result`
-/// instead of panicking; requests carry no `api-version` header.
+/// ```no_run
+/// # async fn run() -> Result<(), swr_api::client::SwrError> {
+/// use swr_api::client::{ListOptions, SwrClient, TagsStreamOptions};
+///
+/// let swr = SwrClient::builder().region("cn-north-4").aksk("AK", "SK").build()?;
+/// let page = swr.list_tags("group", "tools/busybox", &ListOptions::default()).await?;
+/// println!("{} of {:?} tags", page.tags.len(), page.total());
+/// let mut all = swr.tags_stream("group", "tools/busybox", TagsStreamOptions::default());
+/// while let Some(tag) = all.next().await {
+///     println!("{}\t{}", tag?.tag, all.total().unwrap_or(0));
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// The generated `Client` is there for full control: `Client::new` installs
+/// ring as the TLS crypto provider and returns a `Result` instead of
+/// panicking; requests carry no `api-version` header. Run its calls inside
+/// [`SwrClient::authorized`](client::SwrClient::authorized) to have them
+/// authenticated.
 #[cfg(feature = "client")]
-#[allow(clippy::all, missing_docs)]
 pub mod client {
-    include!(concat!(env!("OUT_DIR"), "/client.rs"));
+    /// The model types (the generated code names them `super::types`).
+    pub use crate::types;
+
+    #[allow(clippy::all, missing_docs)]
+    mod generated {
+        include!(concat!(env!("OUT_DIR"), "/client.rs"));
+    }
+    pub use generated::*;
+
+    mod auth;
+    mod endpoint;
+    mod error;
+    mod hooks;
+    mod retry;
+    mod stream;
+    mod swr;
+
+    pub use auth::{AkSk, Credentials, sign};
+    pub use endpoint::{region_endpoint, validate_base_url};
+    pub use error::{ApiError, ErrorBody, SwrError};
+    pub use retry::RetryPolicy;
+    pub use stream::{TagsStream, TagsStreamOptions};
+    pub use swr::{ListOptions, ListResponseExt, SwrClient, SwrClientBuilder, TagPage};
 }
 
 /// The generated server: one trait method per operation, typed request and

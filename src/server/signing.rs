@@ -34,13 +34,15 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, Method, Uri};
-use hmac::{Hmac, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, percent_encode};
+#[cfg(test)]
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// The only algorithm the SDKs use.
-pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
+// Canonicalisation is shared with the client's signer, so the two agree.
+#[cfg(test)]
+use crate::signing_core::hex;
+pub use crate::signing_core::{ALGORITHM, canonical_query, canonical_uri};
+use crate::signing_core::{sha256_hex, signature};
 
 /// The date header, `YYYYMMDDTHHMMSSZ` (UTC).
 pub const DATE_HEADER: &str = "x-sdk-date";
@@ -53,13 +55,6 @@ pub const SECURITY_TOKEN_HEADER: &str = "x-security-token";
 
 /// The value of `X-Sdk-Content-Sha256` that leaves the body out of the signature.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
-
-/// RFC 3986 unreserved characters stay; everything else is `%XX` (uppercase).
-const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// Why an `Authorization` header cannot be checked. `Display` says what is
 /// wrong in terms a client can fix.
@@ -162,7 +157,7 @@ impl SignedRequest {
         }
         let body_sha256 = match header_value(headers, CONTENT_SHA256_HEADER) {
             Some(v) if v == UNSIGNED_PAYLOAD => v,
-            _ => hex(&Sha256::digest(body)),
+            _ => sha256_hex(body),
         };
         Ok(Self {
             access_key: auth.access_key,
@@ -194,16 +189,12 @@ impl SignedRequest {
 
     /// `SDK-HMAC-SHA256\n{X-Sdk-Date}\n{hex(sha256(CanonicalRequest))}`.
     pub fn string_to_sign(&self) -> String {
-        let hash = hex(&Sha256::digest(self.canonical_request().as_bytes()));
-        format!("{ALGORITHM}\n{}\n{hash}", self.sdk_date)
+        crate::signing_core::string_to_sign(&self.sdk_date, &self.canonical_request())
     }
 
     /// The signature `secret_key` gives, lowercase hex.
     pub fn expected_signature(&self, secret_key: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes())
-            .expect("HMAC accepts keys of any length");
-        mac.update(self.string_to_sign().as_bytes());
-        hex(&mac.finalize().into_bytes())
+        signature(secret_key, &self.string_to_sign())
     }
 
     /// Whether the request was signed with `secret_key` (constant-time
@@ -300,41 +291,6 @@ fn header_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|v| v.to_str().ok())
         .collect();
     values.filter(|v| !v.is_empty()).map(|v| v.join(","))
-}
-
-/// Each `/`-separated segment decoded then re-encoded; a trailing `/`.
-pub fn canonical_uri(path: &str) -> String {
-    let mut out = path
-        .split('/')
-        .map(|segment| encode(&percent_decode_str(segment).collect::<Vec<u8>>()))
-        .collect::<Vec<_>>()
-        .join("/");
-    if !out.ends_with('/') {
-        out.push('/');
-    }
-    out
-}
-
-/// Pairs decoded (`+` is a space), sorted by key then value, re-encoded.
-pub fn canonical_query(query: Option<&str>) -> String {
-    let mut pairs: Vec<(String, String)> =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k.as_bytes()), encode(v.as_bytes())))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(bytes: &[u8]) -> String {
-    percent_encode(bytes, ENCODE).to_string()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `YYYYMMDDTHHMMSSZ` to a time, with calendar checks.

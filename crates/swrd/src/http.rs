@@ -41,6 +41,16 @@ struct Ops {
 
 /// The application router.
 pub fn app(store: Arc<AnyStore>, config: AppConfig) -> Router {
+    app_with_webhook(store, config, None)
+}
+
+/// [`app`] plus the registry webhook (`POST /registry/events`) when
+/// `webhook` is given; without it that path is a 404.
+pub fn app_with_webhook(
+    store: Arc<AnyStore>,
+    config: AppConfig,
+    webhook: Option<crate::registry::Webhook>,
+) -> Router {
     let api = swr_api::server::router(Arc::new(SwrdApi::new(store.clone(), config.registry)));
     let ops = Ops {
         store,
@@ -55,6 +65,7 @@ pub fn app(store: Arc<AnyStore>, config: AppConfig) -> Router {
         .with_state(ops)
         .merge(crate::docs::routes())
         .merge(api)
+        .merge(webhook.map(crate::registry::routes).unwrap_or_default())
         .layer(middleware::from_fn(move |req: Request, next: Next| deadline(req, next, timeout)))
         .layer(middleware::from_fn(record_metrics))
         .layer(PropagateRequestIdLayer::x_request_id())

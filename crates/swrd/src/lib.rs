@@ -6,6 +6,7 @@
 //! - [`http`]: the whole HTTP surface (API, `/openapi.json`, `/docs`, probes,
 //!   `/metrics`) and its layers;
 //! - [`store`]: SQLite/PostgreSQL storage behind the [`store::Store`] trait;
+//! - [`registry`]: the feed from a real OCI registry (webhook + resync);
 //! - [`fixtures`]: the YAML/JSON format that seeds a store; [`synth`]: bulk
 //!   synthetic tags; [`demo`]: the `--demo` data.
 
@@ -15,5 +16,6 @@ pub mod demo;
 pub mod docs;
 pub mod fixtures;
 pub mod http;
+pub mod registry;
 pub mod store;
 pub mod synth;

@@ -4,6 +4,7 @@
 //! swrd serve [--listen ADDR] [--database URL] [--fixtures FILE]... [--demo]
 //! swrd import FILE... [--database URL]
 //! swrd synth --namespace NS --repository REPO --tags N [--database URL]
+//! swrd sync --registry URL [--namespace NS] [--registry-default-domain ID] [--database URL]
 //! ```
 //!
 //! Settings come from flags, then `SWRD_*` environment variables, then a YAML
@@ -20,7 +21,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use swrd::api::Registry;
-use swrd::http::{AppConfig, app};
+use swrd::http::{AppConfig, app_with_webhook};
+use swrd::registry::{self, Feed, RegistryClient, RegistryConfig, SyncOptions, Webhook};
 use swrd::store::{self, AnyStore, Store};
 use swrd::{demo, fixtures, synth};
 
@@ -40,8 +42,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API.
+    /// Serve the API (and, if configured, the registry webhook and a
+    /// scheduled registry sync).
     Serve(ServeArgs),
+    /// Reconcile the store with an OCI registry once: add missing tags,
+    /// update changed digests, remove tags the registry no longer has.
+    /// Resumes an interrupted run of the same registry and namespace.
+    #[command(after_help = MAPPING_HELP)]
+    Sync {
+        /// Only this SWR namespace (the registry names' first component).
+        #[arg(long)]
+        namespace: Option<String>,
+        #[command(flatten)]
+        registry: RegistryArgs,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Load fixture files (YAML or JSON), each in one transaction.
     Import {
         /// Fixture files.
@@ -77,7 +93,41 @@ struct DbArgs {
     database: Option<String>,
 }
 
+/// How registry names become SWR names; shown by `serve --help` and `sync --help`.
+const MAPPING_HELP: &str = "\
+Registry feed: registry repository `ns/repo` (or `ns/a/b`) is SWR namespace `ns`, \
+repository `repo` (`a/b`); a single-component name (`busybox`) is rejected. A namespace \
+that exists in the store keeps its domain. An unknown namespace is created for \
+--registry-default-domain; without it the event (or, for sync, the repository) is rejected: \
+logged and counted (webhook: swrd_registry_events_total{outcome=\"rejected\"}; sync: \
+repositories_rejected in its report); a webhook rejection is acknowledged so the registry \
+does not redeliver it forever.
+
+Registry endpoint config (Distribution): notifications.endpoints[].url = \
+http://SWRD/registry/events, headers: {Authorization: [\"Bearer SECRET\"]}, with SECRET = \
+--registry-webhook-secret; set its timeout above the time swrd needs to fetch a manifest.";
+
+/// Where the registry feed reads from.
 #[derive(Args)]
+struct RegistryArgs {
+    /// Registry base URL (e.g. `http://127.0.0.1:5000`): manifests of webhook
+    /// events are fetched from it, and `sync` walks it.
+    #[arg(long = "registry", env = "SWRD_REGISTRY_URL")]
+    url: Option<String>,
+    /// Basic-auth user for the registry.
+    #[arg(long, env = "SWRD_REGISTRY_USERNAME")]
+    registry_username: Option<String>,
+    /// Basic-auth password for the registry.
+    #[arg(long, env = "SWRD_REGISTRY_PASSWORD", hide_env_values = true)]
+    registry_password: Option<String>,
+    /// Domain that owns namespaces the registry feed creates; without it,
+    /// events for an unknown namespace are rejected.
+    #[arg(long, env = "SWRD_REGISTRY_DEFAULT_DOMAIN")]
+    registry_default_domain: Option<String>,
+}
+
+#[derive(Args)]
+#[command(after_help = MAPPING_HELP)]
 struct ServeArgs {
     /// Address to listen on (`127.0.0.1:0` picks a free port; the chosen one is printed).
     #[arg(long, env = "SWRD_LISTEN")]
@@ -102,6 +152,23 @@ struct ServeArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SWRD_LOG_JSON")]
     log_json: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Shared secret of the registry webhook (`POST /registry/events`, sent
+    /// as `Authorization: Bearer SECRET`); without it the endpoint is a 404.
+    /// Needs --registry.
+    #[arg(long, env = "SWRD_REGISTRY_WEBHOOK_SECRET", hide_env_values = true)]
+    registry_webhook_secret: Option<String>,
+    /// Registry to sync from on a schedule (default: --registry).
+    #[arg(long, env = "SWRD_SYNC_REGISTRY")]
+    sync_registry: Option<String>,
+    /// Seconds between scheduled syncs (the first runs at start); no
+    /// scheduled sync without it.
+    #[arg(long, env = "SWRD_SYNC_INTERVAL")]
+    sync_interval: Option<u64>,
+    /// Only this namespace in scheduled syncs.
+    #[arg(long, env = "SWRD_SYNC_NAMESPACE")]
+    sync_namespace: Option<String>,
 }
 
 /// The config file's keys.
@@ -115,6 +182,14 @@ struct FileConfig {
     registry_host: Option<String>,
     internal_registry_host: Option<String>,
     request_timeout: Option<u64>,
+    registry: Option<String>,
+    registry_username: Option<String>,
+    registry_password: Option<String>,
+    registry_default_domain: Option<String>,
+    registry_webhook_secret: Option<String>,
+    sync_registry: Option<String>,
+    sync_interval: Option<u64>,
+    sync_namespace: Option<String>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -189,7 +264,44 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Sync {
+            namespace,
+            registry: reg,
+            db,
+        } => {
+            init_logging(false);
+            let Some(url) = reg.url.clone().or_else(|| file.registry.clone()) else {
+                anyhow::bail!("sync needs --registry URL");
+            };
+            let client = registry_client(&reg, &file, &url)?;
+            let store = open(&db, &file).await?;
+            let options = SyncOptions {
+                namespace,
+                default_domain: reg
+                    .registry_default_domain
+                    .or_else(|| file.registry_default_domain.clone()),
+            };
+            let report = registry::sync::run(&store, &client, &options)
+                .await
+                .context("sync failed; run it again to resume")?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
     }
+}
+
+/// The registry client of `url`, with credentials from flags or the file.
+fn registry_client(reg: &RegistryArgs, file: &FileConfig, url: &str) -> Result<RegistryClient> {
+    let mut config = RegistryConfig::new(url);
+    config.username = reg
+        .registry_username
+        .clone()
+        .or_else(|| file.registry_username.clone());
+    config.password = reg
+        .registry_password
+        .clone()
+        .or_else(|| file.registry_password.clone());
+    RegistryClient::new(&config).with_context(|| format!("registry {url}"))
 }
 
 fn load_config(path: &Path) -> Result<FileConfig> {
@@ -258,15 +370,69 @@ async fn serve(args: ServeArgs, file: FileConfig) -> Result<()> {
     let registry = Registry {
         host: args
             .registry_host
-            .or(file.registry_host)
+            .or_else(|| file.registry_host.clone())
             .unwrap_or_else(|| "swr.local".into()),
         internal_host: args
             .internal_registry_host
-            .or(file.internal_registry_host)
+            .or_else(|| file.internal_registry_host.clone())
             .unwrap_or_else(|| "127.0.0.1:5000".into()),
     };
     let request_timeout =
         Duration::from_secs(args.request_timeout.or(file.request_timeout).unwrap_or(30));
+    let default_domain = args
+        .registry
+        .registry_default_domain
+        .clone()
+        .or_else(|| file.registry_default_domain.clone());
+    let registry_url = args.registry.url.clone().or_else(|| file.registry.clone());
+    let webhook = match args
+        .registry_webhook_secret
+        .clone()
+        .or_else(|| file.registry_webhook_secret.clone())
+    {
+        Some(secret) => {
+            let Some(url) = &registry_url else {
+                anyhow::bail!(
+                    "--registry-webhook-secret needs --registry URL (to fetch manifests)"
+                );
+            };
+            let client = registry_client(&args.registry, &file, url)?;
+            tracing::info!(registry = %url, path = registry::webhook::PATH, "registry webhook enabled");
+            Some(Webhook {
+                feed: Arc::new(Feed {
+                    store: store.clone(),
+                    client: Arc::new(client),
+                    default_domain: default_domain.clone(),
+                }),
+                secret,
+            })
+        }
+        None => None,
+    };
+    if let Some(interval) = args.sync_interval.or(file.sync_interval) {
+        let Some(url) = args
+            .sync_registry
+            .clone()
+            .or_else(|| file.sync_registry.clone())
+            .or_else(|| registry_url.clone())
+        else {
+            anyhow::bail!("--sync-interval needs --sync-registry URL (or --registry URL)");
+        };
+        let client = registry_client(&args.registry, &file, &url)?;
+        let options = SyncOptions {
+            namespace: args
+                .sync_namespace
+                .clone()
+                .or_else(|| file.sync_namespace.clone()),
+            default_domain: default_domain.clone(),
+        };
+        tokio::spawn(scheduled_sync(
+            store.clone(),
+            client,
+            options,
+            Duration::from_secs(interval.max(1)),
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -277,19 +443,48 @@ async fn serve(args: ServeArgs, file: FileConfig) -> Result<()> {
     if args.demo {
         println!("{}", demo::banner(&format!("http://{addr}")));
     }
-    let app = app(
+    let app = app_with_webhook(
         store,
         AppConfig {
             registry,
             request_timeout,
             metrics: Some(metrics),
         },
+        webhook,
     );
+    // TCP_NODELAY: a streamed response is several small writes, and with
+    // Nagle on, a keep-alive client (SDKs pool connections) waited ~40 ms for
+    // each (its delayed ACK) — measured with the registry latency test.
+    use axum::serve::ListenerExt as _;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("swrd stopped");
     Ok(())
+}
+
+/// Syncs now, then every `interval` (measured from the end of a run). A
+/// failed run is logged; the next one resumes it.
+async fn scheduled_sync(
+    store: Arc<AnyStore>,
+    client: RegistryClient,
+    options: SyncOptions,
+    interval: Duration,
+) {
+    loop {
+        match registry::sync::run(&store, &client, &options).await {
+            Ok(report) => tracing::info!(registry = client.base(), ?report, "scheduled sync done"),
+            Err(e) => {
+                tracing::warn!(registry = client.base(), error = %e, "scheduled sync failed; the next run resumes it")
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
 }
 
 /// SIGINT or SIGTERM: stop accepting, let in-flight requests finish.

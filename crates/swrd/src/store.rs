@@ -33,6 +33,12 @@
 //! * Times are Unix seconds in the database and RFC 3339 UTC strings
 //!   (`2018-07-06T06:18:55Z`) in [`TagRecord`]; see [`time`].
 //! * A `deleted` time is data: such a tag is still listed.
+//! * Registry feed writes ([`Store::apply_registry_events`],
+//!   [`Store::reconcile_repository`]) keep, per tag, the time of the newest
+//!   registry event applied (`tags.event_at`, nanoseconds), tombstones of
+//!   deleted tags and the ids of applied events (migration `0002_registry`),
+//!   and are serialised (SQLite's writer lock; a PostgreSQL advisory lock),
+//!   so the order rules hold across replicas; see `crate::registry`.
 
 mod postgres;
 mod sql;
@@ -240,6 +246,136 @@ pub struct NewTag {
     pub deleted: Option<i64>,
 }
 
+/// What a manifest says about an image, in the form the tags table keeps it
+/// (see `crate::registry::manifest` for how a manifest maps to it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageData {
+    /// `sha256:…` manifest digest.
+    pub digest: String,
+    /// Hex of the config digest, or empty (manifest lists).
+    pub image_id: String,
+    /// The manifest body.
+    pub manifest: String,
+    /// 1 or 2.
+    pub schema: i64,
+    /// Bytes, >= 0.
+    pub size: i64,
+    /// 0 image manifest, 1 manifest list / index.
+    pub tag_type: i64,
+}
+
+/// What a registry event does to a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryChange {
+    /// A manifest was pushed under a tag: create or update the tag.
+    Push {
+        /// Tag name.
+        tag: String,
+        /// The pushed manifest.
+        image: ImageData,
+    },
+    /// A tag was deleted.
+    DeleteTag {
+        /// Tag name.
+        tag: String,
+    },
+    /// A manifest was deleted: every tag of the repository pointing at it goes.
+    DeleteDigest {
+        /// `sha256:…`.
+        digest: String,
+    },
+}
+
+/// One registry event, already mapped to an SWR namespace and repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryEvent {
+    /// The registry's event id (idempotency key).
+    pub id: String,
+    /// When it happened, Unix nanoseconds (the ordering key).
+    pub at: i64,
+    /// SWR namespace.
+    pub namespace: String,
+    /// SWR repository, with `/`.
+    pub repository: String,
+    /// What it does.
+    pub change: RegistryChange,
+}
+
+/// What became of one [`RegistryEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// Written (or, for a delete of nothing, recorded as a tombstone).
+    Applied,
+    /// This event id was applied before.
+    Duplicate,
+    /// The tag already reflects a newer event or observation.
+    Stale,
+    /// The namespace does not exist and no default domain is configured.
+    UnknownNamespace,
+}
+
+/// What [`Store::apply_registry_events`] did, one outcome per event in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Outcome of each event, in the order given.
+    pub outcomes: Vec<EventOutcome>,
+    /// Tags inserted or updated.
+    pub tags_written: u64,
+    /// Tags deleted.
+    pub tags_deleted: u64,
+}
+
+impl ApplyReport {
+    /// How many events had outcome `o`.
+    pub fn count(&self, o: EventOutcome) -> usize {
+        self.outcomes.iter().filter(|&&x| x == o).count()
+    }
+}
+
+/// One tag as a sync saw it in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// Tag name.
+    pub tag: String,
+    /// Digest the tag pointed at.
+    pub digest: String,
+    /// When the registry was asked, Unix nanoseconds.
+    pub at: i64,
+    /// The manifest, when the digest differs from what the store held when
+    /// the sync read it; `None` when the sync believes it unchanged.
+    pub image: Option<ImageData>,
+}
+
+/// What [`Store::reconcile_repository`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Tags that were missing and were added.
+    pub added: u64,
+    /// Tags whose digest changed.
+    pub updated: u64,
+    /// Tags the registry no longer has, deleted.
+    pub removed: u64,
+    /// Tags already as observed.
+    pub unchanged: u64,
+    /// Observations older than the tag's newest event, left alone.
+    pub stale: u64,
+    /// The tag changed under the sync (a webhook won the race) and the sync
+    /// has no manifest for it: left for the next run.
+    pub raced: u64,
+    /// The namespace is unknown and no default domain is configured: nothing
+    /// was written.
+    pub rejected: bool,
+}
+
+/// Where an interrupted sync stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncCheckpoint {
+    /// When the interrupted run started, Unix nanoseconds.
+    pub started_at: i64,
+    /// The last registry repository name reconciled (byte order), if any.
+    pub cursor: Option<String>,
+}
+
 /// Store failures. The two `NotFound`s map to 404, the rest to 500 (or, for
 /// `InvalidFixture`/`Conflict`/`InvalidInput`, to a failed admin command).
 #[derive(Debug, thiserror::Error)]
@@ -328,6 +464,69 @@ pub trait Store: Send + Sync + 'static {
     /// identified by repository and name, and keeps its `id`). Fails with
     /// `Conflict` if a namespace, token or AK already belongs to another domain.
     fn import(&self, f: &Fixture) -> impl Future<Output = Result<ImportReport, StoreError>> + Send;
+
+    /// Applies a batch of registry events in ONE transaction: all of them or
+    /// none (an error leaves the store as it was, so the sender may retry).
+    ///
+    /// * Idempotent: an event id already applied is
+    ///   [`EventOutcome::Duplicate`] (ids are kept for
+    ///   [`REGISTRY_RETENTION_SECS`]).
+    /// * Ordered per (repository, tag) by event time: each tag keeps the time
+    ///   of the newest event applied to it, and a deleted tag a tombstone with
+    ///   the delete's time; an event older than either is
+    ///   [`EventOutcome::Stale`]. Equal times: the later arrival wins.
+    /// * A namespace that does not exist is created for `default_domain`, or,
+    ///   without one, the event is [`EventOutcome::UnknownNamespace`].
+    ///
+    /// Registry writes are serialised (SQLite's writer lock; a transaction-level
+    /// advisory lock on PostgreSQL), so replicas and a concurrent sync agree.
+    fn apply_registry_events(
+        &self,
+        batch: &[RegistryEvent],
+        default_domain: Option<&str>,
+    ) -> impl Future<Output = Result<ApplyReport, StoreError>> + Send;
+
+    /// Makes one repository's tags match what a sync saw, in one transaction,
+    /// under the same ordering rules as
+    /// [`apply_registry_events`](Self::apply_registry_events): an observation
+    /// never overwrites a newer event, and a tag absent from `observed` is
+    /// removed (with a tombstone at `listed_at`) only if its newest event is
+    /// not newer than `listed_at`, when the tag list was read.
+    fn reconcile_repository(
+        &self,
+        namespace: &str,
+        repository: &str,
+        default_domain: Option<&str>,
+        listed_at: i64,
+        observed: &[Observation],
+    ) -> impl Future<Output = Result<ReconcileReport, StoreError>> + Send;
+
+    /// Tag name -> digest of a repository, whatever its domain; empty if the
+    /// repository does not exist.
+    fn repository_digests(
+        &self,
+        namespace: &str,
+        repository: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+
+    /// Repository names of a namespace, whatever its domain (byte order).
+    fn repositories_of(
+        &self,
+        namespace: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// The checkpoint of an unfinished sync of `scope`.
+    fn sync_checkpoint(
+        &self,
+        scope: &str,
+    ) -> impl Future<Output = Result<Option<SyncCheckpoint>, StoreError>> + Send;
+
+    /// Saves (`Some`) or clears (`None`, the run finished) a sync checkpoint.
+    fn set_sync_checkpoint(
+        &self,
+        scope: &str,
+        checkpoint: Option<&SyncCheckpoint>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Readiness: the database answers.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -425,10 +624,58 @@ impl Store for AnyStore {
         delegate!(self, s => s.import(f).await)
     }
 
+    async fn apply_registry_events(
+        &self,
+        batch: &[RegistryEvent],
+        default_domain: Option<&str>,
+    ) -> Result<ApplyReport, StoreError> {
+        delegate!(self, s => s.apply_registry_events(batch, default_domain).await)
+    }
+
+    async fn reconcile_repository(
+        &self,
+        namespace: &str,
+        repository: &str,
+        default_domain: Option<&str>,
+        listed_at: i64,
+        observed: &[Observation],
+    ) -> Result<ReconcileReport, StoreError> {
+        delegate!(self, s => s.reconcile_repository(namespace, repository, default_domain, listed_at, observed).await)
+    }
+
+    async fn repository_digests(
+        &self,
+        namespace: &str,
+        repository: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        delegate!(self, s => s.repository_digests(namespace, repository).await)
+    }
+
+    async fn repositories_of(&self, namespace: &str) -> Result<Vec<String>, StoreError> {
+        delegate!(self, s => s.repositories_of(namespace).await)
+    }
+
+    async fn sync_checkpoint(&self, scope: &str) -> Result<Option<SyncCheckpoint>, StoreError> {
+        delegate!(self, s => s.sync_checkpoint(scope).await)
+    }
+
+    async fn set_sync_checkpoint(
+        &self,
+        scope: &str,
+        checkpoint: Option<&SyncCheckpoint>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.set_sync_checkpoint(scope, checkpoint).await)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         delegate!(self, s => s.ping().await)
     }
 }
+
+/// How long applied event ids and tombstones are kept: a redelivery or a
+/// reordered event older than this is no longer recognised (a sync repairs
+/// what that could get wrong).
+pub const REGISTRY_RETENTION_SECS: i64 = 7 * 86_400;
 
 /// The stored form of a token: lowercase hex SHA-256.
 pub fn token_hash(token: &str) -> String {

@@ -24,6 +24,7 @@ const DIALECT: Dialect = Dialect {
     // locked by this transaction.
     upsert_tag_returning: "RETURNING id, (xmax = 0)",
     upsert_tag_binds_max_id: false,
+    registry_lock: "SELECT pg_advisory_xact_lock(5377000002)",
     numbered_bulk_params: true,
 };
 
@@ -34,11 +35,18 @@ const BEGIN_WRITE: &str = "BEGIN";
 
 const MAX_CONNECTIONS: u32 = 10;
 
-const MIGRATIONS: &[super::Migration] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[super::Migration] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "registry",
+        include_str!("../../migrations/postgres/0002_registry.sql"),
+    ),
+];
 
 impl PgStore {
     /// Connects to `postgres://…` and migrates the database (under sqlx's

@@ -27,6 +27,10 @@ pub(super) struct Dialect {
     /// parameter's name, so 13,000 `$n` cost O(n²) per statement (90% of the
     /// load time); anonymous `?` have no name to look up.
     pub numbered_bulk_params: bool,
+    /// Run first in every registry-feed write transaction, to serialise
+    /// them; empty where `BEGIN_WRITE` already does (SQLite's `BEGIN
+    /// IMMEDIATE`).
+    pub registry_lock: &'static str,
 }
 
 /// Namespace and repository ids of (name, domain, repository); no row means
@@ -132,6 +136,72 @@ pub(super) fn select_tags(d: &Dialect, q: &TagQuery<'_>) -> String {
         let _ = write!(sql, " LIMIT ${n} OFFSET ${}", n + 1);
     }
     sql
+}
+
+// ---------------------------------------------------------------------------
+// Registry feed (see `crate::registry`). Times in `event_at` are nanoseconds.
+
+pub(super) const NAMESPACE_BY_NAME: &str = "SELECT id, domain_id FROM namespaces WHERE name = $1";
+pub(super) const REPOSITORY_ID: &str =
+    "SELECT id FROM repositories WHERE namespace_id = $1 AND name = $2";
+/// `rows_affected() == 0` means the id was seen before.
+pub(super) const RECORD_EVENT: &str = "INSERT INTO registry_events (id, received_at) \
+     VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
+pub(super) const PRUNE_EVENTS: &str = "DELETE FROM registry_events WHERE received_at < $1";
+pub(super) const PRUNE_TOMBSTONES: &str = "DELETE FROM registry_tombstones WHERE recorded_at < $1";
+pub(super) const TAG_STATE: &str =
+    "SELECT id, digest, event_at FROM tags WHERE repo_id = $1 AND tag = $2";
+pub(super) const TAGS_BY_DIGEST: &str =
+    "SELECT id, tag, event_at FROM tags WHERE repo_id = $1 AND digest = $2";
+pub(super) const REPO_TAG_STATES: &str =
+    "SELECT tag, id, digest, event_at FROM tags WHERE repo_id = $1";
+pub(super) const TOMBSTONE: &str =
+    "SELECT event_at FROM registry_tombstones WHERE repo_id = $1 AND tag = $2";
+pub(super) const REPO_TOMBSTONES: &str =
+    "SELECT tag, event_at FROM registry_tombstones WHERE repo_id = $1";
+/// Keeps the later of two delete times.
+pub(super) const UPSERT_TOMBSTONE: &str = "INSERT INTO registry_tombstones \
+     (repo_id, tag, event_at, recorded_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (repo_id, tag) DO UPDATE SET recorded_at = excluded.recorded_at, event_at = \
+     CASE WHEN excluded.event_at > registry_tombstones.event_at \
+     THEN excluded.event_at ELSE registry_tombstones.event_at END";
+pub(super) const DELETE_TOMBSTONE: &str =
+    "DELETE FROM registry_tombstones WHERE repo_id = $1 AND tag = $2";
+pub(super) const DELETE_TAG: &str = "DELETE FROM tags WHERE id = $1";
+/// A registry push: `created` is kept from the first push; trust and scan
+/// flags survive a re-push of the same digest and reset for a new one.
+pub(super) const UPSERT_REGISTRY_TAG: &str = "INSERT INTO tags (repo_id, tag, image_id, manifest, \
+     digest, schema, size, is_trusted, scanned, tag_type, created, updated, deleted, event_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, FALSE, $8, $9, $9, NULL, $10) \
+     ON CONFLICT (repo_id, tag) DO UPDATE SET image_id = excluded.image_id, \
+     manifest = excluded.manifest, schema = excluded.schema, size = excluded.size, \
+     is_trusted = CASE WHEN tags.digest = excluded.digest THEN tags.is_trusted ELSE FALSE END, \
+     scanned = CASE WHEN tags.digest = excluded.digest THEN tags.scanned ELSE FALSE END, \
+     digest = excluded.digest, tag_type = excluded.tag_type, updated = excluded.updated, \
+     deleted = NULL, event_at = excluded.event_at";
+pub(super) const REPOSITORY_DIGESTS: &str = "SELECT t.tag, t.digest FROM tags t \
+     JOIN repositories r ON r.id = t.repo_id JOIN namespaces n ON n.id = r.namespace_id \
+     WHERE n.name = $1 AND r.name = $2 ORDER BY t.tag";
+pub(super) const REPOSITORIES_OF: &str = "SELECT r.name FROM repositories r \
+     JOIN namespaces n ON n.id = r.namespace_id WHERE n.name = $1 ORDER BY r.name";
+pub(super) const SYNC_CHECKPOINT: &str =
+    "SELECT started_at, cursor FROM registry_sync WHERE scope = $1";
+pub(super) const SET_SYNC_CHECKPOINT: &str = "INSERT INTO registry_sync (scope, started_at, cursor) \
+     VALUES ($1, $2, $3) ON CONFLICT (scope) DO UPDATE SET started_at = excluded.started_at, \
+     cursor = excluded.cursor";
+pub(super) const CLEAR_SYNC_CHECKPOINT: &str = "DELETE FROM registry_sync WHERE scope = $1";
+
+/// Whether an event or observation at `at` may change a tag whose newest
+/// applied event is `current` (None: never fed by the registry) and whose
+/// tombstone (if deleted) is at `tombstone`. Equal times: the later arrival
+/// wins.
+pub(super) fn is_current(at: i64, current: Option<i64>, tombstone: Option<i64>) -> bool {
+    current.is_none_or(|c| at >= c) && tombstone.is_none_or(|t| at >= t)
+}
+
+/// Unix nanoseconds to the seconds the `created`/`updated` columns hold.
+pub(super) fn nanos_to_secs(nanos: i64) -> i64 {
+    nanos.div_euclid(1_000_000_000)
 }
 
 /// Generates the backend-independent methods and the [`Store`](super::Store)
@@ -265,6 +335,222 @@ macro_rules! impl_store {
             }
             tx.commit().await?;
             Ok(())
+        }
+
+        /// A namespace's id, created for `default_domain` if missing; `None`
+        /// when it is missing and there is no default.
+        async fn registry_namespace(
+            tx: &mut Tx,
+            namespace: &str,
+            default_domain: Option<&str>,
+        ) -> Result<Option<i64>, StoreError> {
+            let row: Option<(i64, String)> = sqlx::query_as(sql::NAMESPACE_BY_NAME)
+                .bind(namespace)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let Some((id, _)) = row {
+                return Ok(Some(id));
+            }
+            let Some(domain) = default_domain else {
+                return Ok(None);
+            };
+            if !crate::fixtures::is_valid_namespace(namespace) {
+                return Err(StoreError::InvalidInput(format!(
+                    "bad namespace name {namespace:?}"
+                )));
+            }
+            sqlx::query(sql::ENSURE_DOMAIN)
+                .bind(domain)
+                .bind(domain)
+                .execute(&mut **tx)
+                .await?;
+            let (id, _owner): (i64, String) = sqlx::query_as(sql::UPSERT_NAMESPACE)
+                .bind(namespace)
+                .bind(domain)
+                .fetch_one(&mut **tx)
+                .await?;
+            Ok(Some(id))
+        }
+
+        /// A repository's id, created if `create`.
+        async fn registry_repository(
+            tx: &mut Tx,
+            ns_id: i64,
+            repository: &str,
+            create: bool,
+        ) -> Result<Option<i64>, StoreError> {
+            if create {
+                if !crate::fixtures::is_valid_repository(repository) {
+                    return Err(StoreError::InvalidInput(format!(
+                        "bad repository name {repository:?}"
+                    )));
+                }
+                let (id,): (i64,) = sqlx::query_as(sql::UPSERT_REPOSITORY)
+                    .bind(ns_id)
+                    .bind(repository)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                Ok(Some(id))
+            } else {
+                let row: Option<(i64,)> = sqlx::query_as(sql::REPOSITORY_ID)
+                    .bind(ns_id)
+                    .bind(repository)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                Ok(row.map(|(id,)| id))
+            }
+        }
+
+        /// Opens a registry-feed write transaction (serialised; see
+        /// `Dialect::registry_lock`).
+        async fn begin_registry(pool: &sqlx::Pool<$db>) -> Result<Tx, StoreError> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            if !DIALECT.registry_lock.is_empty() {
+                sqlx::query(DIALECT.registry_lock).execute(&mut *tx).await?;
+            }
+            Ok(tx)
+        }
+
+        async fn write_registry_tag(
+            tx: &mut Tx,
+            repo_id: i64,
+            tag: &str,
+            image: &crate::store::ImageData,
+            at: i64,
+        ) -> Result<(), StoreError> {
+            if !crate::fixtures::is_valid_tag(tag) {
+                return Err(StoreError::InvalidInput(format!("bad tag name {tag:?}")));
+            }
+            sqlx::query(sql::UPSERT_REGISTRY_TAG)
+                .bind(repo_id)
+                .bind(tag)
+                .bind(&image.image_id)
+                .bind(&image.manifest)
+                .bind(&image.digest)
+                .bind(image.schema)
+                .bind(image.size)
+                .bind(image.tag_type)
+                .bind(sql::nanos_to_secs(at))
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(sql::DELETE_TOMBSTONE)
+                .bind(repo_id)
+                .bind(tag)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn remove_registry_tag(
+            tx: &mut Tx,
+            repo_id: i64,
+            tag_id: Option<i64>,
+            tag: &str,
+            at: i64,
+        ) -> Result<(), StoreError> {
+            if let Some(id) = tag_id {
+                sqlx::query(sql::DELETE_TAG)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            sqlx::query(sql::UPSERT_TOMBSTONE)
+                .bind(repo_id)
+                .bind(tag)
+                .bind(at)
+                .bind(crate::store::time::now())
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        /// Applies one event inside the batch's transaction.
+        async fn apply_one(
+            tx: &mut Tx,
+            e: &crate::store::RegistryEvent,
+            default_domain: Option<&str>,
+            report: &mut crate::store::ApplyReport,
+        ) -> Result<crate::store::EventOutcome, StoreError> {
+            use crate::store::{EventOutcome, RegistryChange};
+            let Some(ns_id) = registry_namespace(tx, &e.namespace, default_domain).await? else {
+                return Ok(EventOutcome::UnknownNamespace);
+            };
+            let recorded = sqlx::query(sql::RECORD_EVENT)
+                .bind(&e.id)
+                .bind(crate::store::time::now())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if recorded == 0 {
+                return Ok(EventOutcome::Duplicate);
+            }
+            // A push creates the repository; a tag delete does too, so that
+            // its tombstone can stop an older push that arrives later.
+            let create = !matches!(e.change, RegistryChange::DeleteDigest { .. });
+            let Some(repo_id) = registry_repository(tx, ns_id, &e.repository, create).await? else {
+                return Ok(EventOutcome::Applied);
+            };
+            match &e.change {
+                RegistryChange::Push { tag, image } => {
+                    let (current, tombstone) = tag_state(tx, repo_id, tag).await?;
+                    if !sql::is_current(e.at, current.and_then(|c| c.2), tombstone) {
+                        return Ok(EventOutcome::Stale);
+                    }
+                    write_registry_tag(tx, repo_id, tag, image, e.at).await?;
+                    report.tags_written += 1;
+                }
+                RegistryChange::DeleteTag { tag } => {
+                    // An older tombstone is moved forward; a newer one stays.
+                    let (current, _) = tag_state(tx, repo_id, tag).await?;
+                    if !sql::is_current(e.at, current.as_ref().and_then(|c| c.2), None) {
+                        return Ok(EventOutcome::Stale);
+                    }
+                    remove_registry_tag(tx, repo_id, current.as_ref().map(|c| c.0), tag, e.at)
+                        .await?;
+                    if current.is_some() {
+                        report.tags_deleted += 1;
+                    }
+                }
+                RegistryChange::DeleteDigest { digest } => {
+                    let rows: Vec<(i64, String, Option<i64>)> = sqlx::query_as(sql::TAGS_BY_DIGEST)
+                        .bind(repo_id)
+                        .bind(digest)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                    let mut any = rows.is_empty();
+                    for (id, tag, event_at) in rows {
+                        if sql::is_current(e.at, event_at, None) {
+                            remove_registry_tag(tx, repo_id, Some(id), &tag, e.at).await?;
+                            report.tags_deleted += 1;
+                            any = true;
+                        }
+                    }
+                    if !any {
+                        return Ok(EventOutcome::Stale);
+                    }
+                }
+            }
+            Ok(EventOutcome::Applied)
+        }
+
+        /// A tag's (id, digest, event_at) and its tombstone time.
+        async fn tag_state(
+            tx: &mut Tx,
+            repo_id: i64,
+            tag: &str,
+        ) -> Result<(Option<(i64, String, Option<i64>)>, Option<i64>), StoreError> {
+            let current: Option<(i64, String, Option<i64>)> = sqlx::query_as(sql::TAG_STATE)
+                .bind(repo_id)
+                .bind(tag)
+                .fetch_optional(&mut **tx)
+                .await?;
+            let tombstone: Option<(i64,)> = sqlx::query_as(sql::TOMBSTONE)
+                .bind(repo_id)
+                .bind(tag)
+                .fetch_optional(&mut **tx)
+                .await?;
+            Ok((current, tombstone.map(|(t,)| t)))
         }
 
         impl $store {
@@ -534,6 +820,173 @@ macro_rules! impl_store {
                 }
                 tx.commit().await?;
                 Ok(report)
+            }
+
+            async fn apply_registry_events(
+                &self,
+                batch: &[crate::store::RegistryEvent],
+                default_domain: Option<&str>,
+            ) -> Result<crate::store::ApplyReport, StoreError> {
+                let mut report = crate::store::ApplyReport::default();
+                if batch.is_empty() {
+                    return Ok(report);
+                }
+                let mut tx = begin_registry(&self.pool).await?;
+                for e in batch {
+                    let outcome = apply_one(&mut tx, e, default_domain, &mut report).await?;
+                    report.outcomes.push(outcome);
+                }
+                let now = crate::store::time::now();
+                let horizon = now - crate::store::REGISTRY_RETENTION_SECS;
+                sqlx::query(sql::PRUNE_EVENTS)
+                    .bind(horizon)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(sql::PRUNE_TOMBSTONES)
+                    .bind(horizon)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(report)
+            }
+
+            async fn reconcile_repository(
+                &self,
+                namespace: &str,
+                repository: &str,
+                default_domain: Option<&str>,
+                listed_at: i64,
+                observed: &[crate::store::Observation],
+            ) -> Result<crate::store::ReconcileReport, StoreError> {
+                use std::collections::{HashMap, HashSet};
+                let mut report = crate::store::ReconcileReport::default();
+                let mut tx = begin_registry(&self.pool).await?;
+                let Some(ns_id) = registry_namespace(&mut tx, namespace, default_domain).await?
+                else {
+                    report.rejected = true;
+                    return Ok(report);
+                };
+                let create = !observed.is_empty();
+                let Some(repo_id) = registry_repository(&mut tx, ns_id, repository, create).await?
+                else {
+                    return Ok(report);
+                };
+                // tag -> (id, digest, event_at)
+                let current: HashMap<String, (i64, String, Option<i64>)> =
+                    sqlx::query_as::<_, (String, i64, String, Option<i64>)>(sql::REPO_TAG_STATES)
+                        .bind(repo_id)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .into_iter()
+                        .map(|(tag, id, digest, at)| (tag, (id, digest, at)))
+                        .collect();
+                let tombstones: HashMap<String, i64> =
+                    sqlx::query_as::<_, (String, i64)>(sql::REPO_TOMBSTONES)
+                        .bind(repo_id)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .into_iter()
+                        .collect();
+                let mut seen = HashSet::with_capacity(observed.len());
+                for o in observed {
+                    seen.insert(o.tag.as_str());
+                    let cur = current.get(&o.tag);
+                    if cur.is_some_and(|(_, digest, _)| *digest == o.digest) {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    if !sql::is_current(
+                        o.at,
+                        cur.and_then(|c| c.2),
+                        tombstones.get(&o.tag).copied(),
+                    ) {
+                        report.stale += 1;
+                        continue;
+                    }
+                    let Some(image) = o.image.as_ref().filter(|i| i.digest == o.digest) else {
+                        report.raced += 1;
+                        continue;
+                    };
+                    write_registry_tag(&mut tx, repo_id, &o.tag, image, o.at).await?;
+                    if cur.is_some() {
+                        report.updated += 1;
+                    } else {
+                        report.added += 1;
+                    }
+                }
+                for (tag, (id, _, event_at)) in &current {
+                    if seen.contains(tag.as_str()) {
+                        continue;
+                    }
+                    if !sql::is_current(listed_at, *event_at, None) {
+                        report.stale += 1;
+                        continue;
+                    }
+                    remove_registry_tag(&mut tx, repo_id, Some(*id), tag, listed_at).await?;
+                    report.removed += 1;
+                }
+                tx.commit().await?;
+                Ok(report)
+            }
+
+            async fn repository_digests(
+                &self,
+                namespace: &str,
+                repository: &str,
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                Ok(sqlx::query_as(sql::REPOSITORY_DIGESTS)
+                    .bind(namespace)
+                    .bind(repository)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn repositories_of(&self, namespace: &str) -> Result<Vec<String>, StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as(sql::REPOSITORIES_OF)
+                    .bind(namespace)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(|(r,)| r).collect())
+            }
+
+            async fn sync_checkpoint(
+                &self,
+                scope: &str,
+            ) -> Result<Option<crate::store::SyncCheckpoint>, StoreError> {
+                let row: Option<(i64, Option<String>)> = sqlx::query_as(sql::SYNC_CHECKPOINT)
+                    .bind(scope)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(
+                    row.map(|(started_at, cursor)| crate::store::SyncCheckpoint {
+                        started_at,
+                        cursor,
+                    }),
+                )
+            }
+
+            async fn set_sync_checkpoint(
+                &self,
+                scope: &str,
+                checkpoint: Option<&crate::store::SyncCheckpoint>,
+            ) -> Result<(), StoreError> {
+                match checkpoint {
+                    Some(c) => {
+                        sqlx::query(sql::SET_SYNC_CHECKPOINT)
+                            .bind(scope)
+                            .bind(c.started_at)
+                            .bind(c.cursor.as_deref())
+                            .execute(&self.pool)
+                            .await?
+                    }
+                    None => {
+                        sqlx::query(sql::CLEAR_SYNC_CHECKPOINT)
+                            .bind(scope)
+                            .execute(&self.pool)
+                            .await?
+                    }
+                };
+                Ok(())
             }
 
             async fn ping(&self) -> Result<(), StoreError> {

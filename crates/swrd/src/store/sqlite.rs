@@ -34,6 +34,7 @@ const DIALECT: Dialect = Dialect {
     // row is new exactly when its id is above the largest id at the start.
     upsert_tag_returning: "RETURNING id, id > $14",
     upsert_tag_binds_max_id: true,
+    registry_lock: "",
     numbered_bulk_params: false,
 };
 
@@ -47,11 +48,18 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// Readers run concurrently in WAL mode; one writer at a time.
 const MAX_CONNECTIONS: u32 = 8;
 
-const MIGRATIONS: &[super::Migration] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[super::Migration] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "registry",
+        include_str!("../../migrations/sqlite/0002_registry.sql"),
+    ),
+];
 
 impl SqliteStore {
     /// Opens `sqlite://PATH`, `sqlite:PATH` or `sqlite::memory:` (see

@@ -1,6 +1,7 @@
 //! The library behind `cargo xtask`: kept apart from `main.rs` so that the drift
 //! check runs from `cargo test` exactly as it runs from the command line.
 
+pub mod bench;
 pub mod check;
 pub mod codegen;
 pub mod docs;

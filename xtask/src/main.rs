@@ -3,7 +3,8 @@
 //!
 //! - `test`: prepare what the tests need, then run every test in the workspace.
 //!   This is the one test command of the README and of `.ci/run`.
-//! - `bench`: run the benchmarks.
+//! - `bench [--quick]`: the load benchmarks side by side with their references
+//!   (`target/bench/report.md`); `bench --micro`: the divan micro-benchmarks.
 //! - `codegen [--check]`: write the generated-code snapshots, or fail with a diff
 //!   when they are stale.
 //! - `check [--spec PATH]`: every drift check between the spec and the code.
@@ -19,6 +20,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("__ceiling") => match args.get(1) {
+            Some(page) => xtask::bench::ceiling_server(std::path::Path::new(page)),
+            None => Err(anyhow::anyhow!("usage: xtask __ceiling PAGE.json")),
+        },
         Some("codegen") => codegen_cmd(&args[1..]),
         Some("check") => check_cmd(&args[1..]),
         Some("docs") => docs_cmd(),
@@ -71,11 +76,15 @@ fn test(extra: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The micro-benchmarks (divan); extra arguments go to `cargo bench`.
+/// `--micro`: the divan micro-benchmarks (extra arguments go to `cargo bench`);
+/// otherwise the load benchmarks (`--quick` for the smoke-test size).
 fn bench(extra: &[String]) -> Result<()> {
-    let mut args = vec!["bench", "--workspace"];
-    args.extend(extra.iter().map(String::as_str));
-    cargo(&args)
+    if extra.iter().any(|a| a == "--micro") {
+        let mut args = vec!["bench", "--workspace"];
+        args.extend(extra.iter().filter(|a| *a != "--micro").map(String::as_str));
+        return cargo(&args);
+    }
+    xtask::bench::run(&workspace_root(), extra.iter().any(|a| a == "--quick"))
 }
 
 fn codegen_cmd(args: &[String]) -> Result<()> {

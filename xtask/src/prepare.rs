@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `SWRD_TEST_DATABASE_URL` | PostgreSQL admin URL | kept if set; else the local server on 127.0.0.1:5432 if it answers |
 //! | `SWRD_TEST_PYTHON` | Python with the official `huaweicloudsdkswr` | a venv in `.venv`, created and filled from PyPI once |
+//! | `SWRD_TEST_SCHEMATHESIS` | schemathesis (spec conformance) | the same venv |
 //! | `SWRD_TEST_CHROMIUM` | headless Chromium | `chromium` on the PATH (`.ci/run` installs Debian's) |
 //! | `SWRD_TEST_REGISTRY` | CNCF Distribution registry | `docker-registry` on the PATH (`.ci/run` installs Debian's) |
 
@@ -18,6 +19,8 @@ use std::time::Duration;
 
 /// The official SDK release the tests are written against (the fact sheet's).
 pub const SDK_VERSION: &str = "3.1.219";
+/// The schemathesis release the conformance test is tuned for.
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
 /// Environment variables for the test run.
 pub fn test_environment(root: &Path) -> Vec<(String, String)> {
@@ -31,14 +34,29 @@ pub fn test_environment(root: &Path) -> Vec<(String, String)> {
         Err(_) => eprintln!("xtask: no PostgreSQL on 127.0.0.1:5432; PostgreSQL tests will skip"),
     }
     match python_with_sdk(root) {
-        Ok(python) => env.push(("SWRD_TEST_PYTHON".into(), python)),
+        Ok(python) => {
+            let schemathesis = root.join(".venv/bin/schemathesis");
+            let requirement = format!("schemathesis=={SCHEMATHESIS_VERSION}");
+            match ensure_pip(&python, &requirement, &schemathesis) {
+                Ok(()) => env.push((
+                    "SWRD_TEST_SCHEMATHESIS".into(),
+                    schemathesis.display().to_string(),
+                )),
+                Err(e) => eprintln!("xtask: no schemathesis ({e}); the conformance test will skip"),
+            }
+            env.push(("SWRD_TEST_PYTHON".into(), python));
+        }
         Err(e) => {
             eprintln!("xtask: no Python with huaweicloudsdkswr ({e}); official-SDK tests will skip")
         }
     }
     for (program, var, what) in [
         ("chromium", "SWRD_TEST_CHROMIUM", "browser tests"),
-        ("docker-registry", "SWRD_TEST_REGISTRY", "registry feed tests"),
+        (
+            "docker-registry",
+            "SWRD_TEST_REGISTRY",
+            "registry feed tests",
+        ),
     ] {
         match which(program) {
             Some(path) => env.push((var.into(), path)),
@@ -59,6 +77,34 @@ fn which(program: &str) -> Option<String> {
         .map(|dir| dir.join(program))
         .find(|p| p.is_file())
         .map(|p| p.display().to_string())
+}
+
+/// Installs `requirement` into the venv of `python` unless `marker` exists.
+fn ensure_pip(python: &str, requirement: &str, marker: &Path) -> Result<(), String> {
+    if marker.is_file() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {requirement} into .venv (once)");
+    let out = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            requirement,
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() && marker.is_file() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .unwrap_or("failed")
+            .to_owned())
+    }
 }
 
 /// `.venv/bin/python` with the official SDK, creating the venv if needed.

@@ -128,10 +128,11 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     let wrk = |name: &str, url: &str| -> Result<Measured> { measure(&plan, name, url) };
 
     let offsets = [0, plan.big / 2, plan.big.saturating_sub(100)];
+    let pg = pg_bench_url(&swrd_bin, &plan)?;
     let backends: Vec<(&str, String)> = {
         let mut b = vec![("sqlite", sqlite_url.clone())];
-        match pg_bench_url(&swrd_bin, &plan)? {
-            Some(url) => b.push(("postgres", url)),
+        match &pg {
+            Some(pg) => b.push(("postgres", pg.url.clone())),
             None => notes.push("PostgreSQL not reachable: its scenarios were skipped".into()),
         }
         b
@@ -416,12 +417,17 @@ fn synth(swrd: &Path, url: &str, repository: &str, n: u64) -> Result<()> {
     Ok(())
 }
 
-/// A fresh PostgreSQL database with the big repository, or `None` if no
-/// server answers.
-fn pg_bench_url(swrd: &Path, plan: &Plan) -> Result<Option<String>> {
+/// A PostgreSQL database with the big repository, or `None` if no server
+/// answers. The full run keeps it (`swrd_bench_N`) for the next run; `--quick`
+/// makes a uniquely named one and drops it at the end.
+fn pg_bench_url(swrd: &Path, plan: &Plan) -> Result<Option<PgBench>> {
     let admin = std::env::var("SWRD_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let db = format!("swrd_bench_{}", plan.big);
+    let db = if plan.quick {
+        format!("swrd_bench_quick_{}", std::process::id())
+    } else {
+        format!("swrd_bench_{}", plan.big)
+    };
     let psql = |sql: &str| Command::new("psql").args([&admin, "-qtAc", sql]).output();
     let exists = match psql(&format!("SELECT 1 FROM pg_database WHERE datname = '{db}'")) {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim() == "1",
@@ -436,7 +442,28 @@ fn pg_bench_url(swrd: &Path, plan: &Plan) -> Result<Option<String>> {
             .args([&url, "-qc", "VACUUM ANALYZE"])
             .status();
     }
-    Ok(Some(url))
+    Ok(Some(PgBench {
+        url,
+        drop: plan.quick.then(|| (admin.clone(), db)),
+    }))
+}
+
+/// The benchmark's PostgreSQL database; dropped on drop when it was made for
+/// one run.
+struct PgBench {
+    url: String,
+    drop: Option<(String, String)>,
+}
+
+impl Drop for PgBench {
+    fn drop(&mut self) {
+        if let Some((admin, db)) = &self.drop {
+            let sql = format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)");
+            let _ = Command::new("psql")
+                .args([admin.as_str(), "-qc", &sql])
+                .status();
+        }
+    }
 }
 
 /// A release `swrd serve` with the demo credentials.

@@ -412,3 +412,22 @@ fn every_filter_example_parses_and_round_trips() {
         );
     }
 }
+
+#[test]
+fn the_seed_example_deserializes_into_the_generated_model() {
+    let json = spec_json();
+    let example =
+        &json["paths"][PATH]["get"]["responses"]["200"]["content"]["application/json"]["example"];
+    let tags: Vec<swr_api::types::ShowReposTagResp> = serde_json::from_value(example.clone())
+        .expect("the seed's example is a Vec<ShowReposTagResp>");
+    let latest = &tags[0];
+    assert_eq!(latest.tag, "latest", "the capital `Tag` key maps to `tag`");
+    assert_eq!(latest.size, 1304902);
+    assert_eq!(latest.deleted, None, "`deleted: null`");
+    assert!(!latest.scanned, "absent from the seed: defaults to false");
+    assert_eq!(i64::from(latest.tag_type.clone()), 0);
+    // And back: the same JSON, plus `scanned`.
+    let mut again = serde_json::to_value(&tags).unwrap();
+    again[0].as_object_mut().unwrap().remove("scanned");
+    assert_eq!(&again, example);
+}

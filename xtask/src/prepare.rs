@@ -11,6 +11,7 @@
 //! | `SWRD_TEST_SCHEMATHESIS` | schemathesis (spec conformance) | the same venv |
 //! | `SWRD_TEST_CHROMIUM` | headless Chromium | `chromium` on the PATH (`.ci/run` installs Debian's) |
 //! | `SWRD_TEST_REGISTRY` | CNCF Distribution registry | `docker-registry` on the PATH (`.ci/run` installs Debian's) |
+//! | `SWRD_TEST_PG_BIN` | PostgreSQL server binaries (a private cluster for fault tests) | `/usr/lib/postgresql/*/bin` |
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -49,6 +50,18 @@ pub fn test_environment(root: &Path) -> Vec<(String, String)> {
         Err(e) => {
             eprintln!("xtask: no Python with huaweicloudsdkswr ({e}); official-SDK tests will skip")
         }
+    }
+    let pg_bin = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .and_then(|versions| {
+            versions
+                .filter_map(|v| Some(v.ok()?.path().join("bin")))
+                .filter(|bin| bin.join("initdb").is_file())
+                .max()
+        });
+    match pg_bin {
+        Some(bin) => env.push(("SWRD_TEST_PG_BIN".into(), bin.display().to_string())),
+        None => eprintln!("xtask: no PostgreSQL server binaries; fault tests will skip"),
     }
     for (program, var, what) in [
         ("chromium", "SWRD_TEST_CHROMIUM", "browser tests"),

@@ -12,7 +12,10 @@ use axum::http::StatusCode;
 use futures_util::TryStreamExt;
 use swr_api::ContentRange;
 use swr_api::server::support::{Credentials, JsonArray, Rejection};
-use swr_api::server::{Api, ListRepositoryTagsRequest, ListRepositoryTagsResponse};
+use swr_api::server::{
+    Api, ListRepositoryTagsHeaders, ListRepositoryTagsPath, ListRepositoryTagsQuery,
+    ListRepositoryTagsRequest, ListRepositoryTagsResponse,
+};
 use swr_api::types::{ErrorDetail, ErrorResponse, ShowReposTagResp};
 
 use crate::auth::{self, AuthError};
@@ -91,12 +94,37 @@ impl<S: Store> Api for SwrdApi<S> {
         &self,
         req: ListRepositoryTagsRequest<Caller>,
     ) -> ListRepositoryTagsResponse {
-        let x_request_id = req.request_id;
-        let filter = req.query.filter.unwrap_or_default();
+        // Destructured field by field, with no `..`: a parameter added to the
+        // spec is a compile error here until this implementation decides what
+        // it means. The separate paging/order/tag parameters arrive merged into
+        // `filter` (the router's rules hook), so they are always `None`.
+        let ListRepositoryTagsRequest {
+            path:
+                ListRepositoryTagsPath {
+                    namespace,
+                    repository,
+                },
+            query:
+                ListRepositoryTagsQuery {
+                    offset: _,
+                    limit: _,
+                    order_column: _,
+                    order_type: _,
+                    tag: _,
+                    filter,
+                },
+            headers:
+                ListRepositoryTagsHeaders {
+                    content_type: _,
+                    x_auth_token: _,
+                },
+            principal: Caller { domain_id },
+            request_id: x_request_id,
+        } = req;
+        let filter = filter.unwrap_or_default();
         let registry = self.registry.clone();
         let store = self.store.clone();
-        let (domain_id, namespace) = (req.principal.domain_id, req.path.namespace);
-        let repository = req.path.repository.replace('$', "/");
+        let repository = repository.replace('$', "/");
         // The store call runs in its own task: when the client goes away or the
         // deadline fires, this future is dropped, but the read transaction still
         // ends cleanly. Cancelling sqlx mid-transaction can return a pooled

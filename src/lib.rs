@@ -9,6 +9,7 @@
 pub use swr_filter;
 
 mod content_range;
+pub mod time;
 pub use content_range::{ContentRange, ContentRangeError};
 
 #[cfg(feature = "client")]

@@ -41,6 +41,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start: the size of the serve variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Serve the API (and, if configured, the registry webhook and a
     /// scheduled registry sync).
@@ -91,6 +93,10 @@ struct DbArgs {
     /// `sqlite://PATH`, `sqlite::memory:` or `postgres://USER@HOST/DB`.
     #[arg(long, env = "SWRD_DATABASE_URL")]
     database: Option<String>,
+    /// Seconds a request waits for a database connection (pool busy or
+    /// database down) before it fails with a 500 [default: 3].
+    #[arg(long, env = "SWRD_DB_ACQUIRE_TIMEOUT")]
+    db_acquire_timeout: Option<u64>,
 }
 
 /// How registry names become SWR names; shown by `serve --help` and `sync --help`.
@@ -149,6 +155,10 @@ struct ServeArgs {
     /// Longest time to a response head, in seconds.
     #[arg(long, env = "SWRD_REQUEST_TIMEOUT")]
     request_timeout: Option<u64>,
+    /// Seconds a client has to send a request's headers; a slower one
+    /// (slowloris) is disconnected [default: 10].
+    #[arg(long, env = "SWRD_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<u64>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "SWRD_LOG_JSON")]
     log_json: bool,
@@ -177,6 +187,8 @@ struct ServeArgs {
 struct FileConfig {
     listen: Option<SocketAddr>,
     database: Option<String>,
+    db_acquire_timeout: Option<u64>,
+    header_read_timeout: Option<u64>,
     #[serde(default)]
     fixtures: Vec<PathBuf>,
     registry_host: Option<String>,
@@ -316,7 +328,11 @@ async fn open(db: &DbArgs, file: &FileConfig) -> Result<AnyStore> {
         .clone()
         .or_else(|| file.database.clone())
         .unwrap_or_else(|| DEFAULT_DATABASE.into());
-    store::open(&url)
+    let acquire_timeout = db
+        .db_acquire_timeout
+        .or(file.db_acquire_timeout)
+        .map_or(store::DEFAULT_ACQUIRE_TIMEOUT, Duration::from_secs);
+    store::open_with(&url, acquire_timeout)
         .await
         .with_context(|| format!("opening the database {}", redact(&url)))
 }
@@ -351,6 +367,16 @@ async fn serve(args: ServeArgs, file: FileConfig) -> Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
+    // The exporter's histograms keep every sample until upkeep drains them into
+    // their summaries; without it memory grows with every request.
+    let upkeep = metrics.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
     let store = Arc::new(open(&args.db, &file).await?);
     for path in file.fixtures.iter().chain(&args.fixtures) {
         let fixture = fixtures::load(path)?;
@@ -452,20 +478,86 @@ async fn serve(args: ServeArgs, file: FileConfig) -> Result<()> {
         },
         webhook,
     );
-    // TCP_NODELAY: a streamed response is several small writes, and with
-    // Nagle on, a keep-alive client (SDKs pool connections) waited ~40 ms for
-    // each (its delayed ACK) — measured with the registry latency test.
-    use axum::serve::ListenerExt as _;
-    let listener = listener.tap_io(|tcp| {
+    let header_read_timeout = Duration::from_secs(
+        args.header_read_timeout
+            .or(file.header_read_timeout)
+            .unwrap_or(10)
+            .max(1),
+    );
+    serve_http(listener, app, header_read_timeout).await;
+    tracing::info!("swrd stopped");
+    Ok(())
+}
+
+/// Largest request head (request line and headers) accepted; a larger one is
+/// answered 431 without being buffered further.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Serves HTTP/1.1 on `listener` until SIGINT/SIGTERM, then stops accepting
+/// and waits for in-flight requests. `axum::serve` does the same but cannot
+/// time out a client that sends its headers slowly (it sets no timer), so a
+/// slowloris client held a connection and a task forever.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_read_timeout: Duration,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    // Closed (dropped) when shutdown starts; every connection watches it.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    // Every connection task holds a clone; `recv` ends when the last is gone.
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (tcp, _remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // EMFILE and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // TCP_NODELAY: a streamed response is several small writes, and with
+        // Nagle on, a keep-alive client (SDKs pool connections) waited ~40 ms
+        // for each (its delayed ACK) — measured with the registry latency test.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("swrd stopped");
-    Ok(())
+        let service = TowerToHyperService::new(app.clone());
+        let conn = http.serve_connection(TokioIo::new(tcp), service);
+        let (mut stop_rx, done_tx) = (stop_rx.clone(), done_tx.clone());
+        tokio::spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                _ = stop_rx.changed() => conn.as_mut().graceful_shutdown(),
+            }
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(done_tx);
+        });
+    }
+    // Refuse new connections from now on.
+    drop(listener);
+    drop(stop_tx);
+    drop(done_tx);
+    let _ = done_rx.recv().await;
 }
 
 /// Syncs now, then every `interval` (measured from the end of a run). A

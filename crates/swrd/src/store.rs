@@ -551,10 +551,28 @@ pub enum AnyStore {
 ///   [`TagStream`] would then block every other request;
 /// * `postgres://…` or `postgresql://…`.
 pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
+    open_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// How long a request waits for a pooled database connection (all busy, or
+/// the database down and refusing connections) before it fails with a 500,
+/// unless [`open_with`] is given another value. sqlx's own default (30 s)
+/// held every request for 30 s while the database was down.
+pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// [`open`] with the pool's connection acquire timeout.
+pub async fn open_with(
+    url: &str,
+    acquire_timeout: std::time::Duration,
+) -> Result<AnyStore, StoreError> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
-        "sqlite" => Ok(AnyStore::Sqlite(SqliteStore::open(url).await?)),
-        "postgres" | "postgresql" => Ok(AnyStore::Postgres(PgStore::open(url).await?)),
+        "sqlite" => Ok(AnyStore::Sqlite(
+            SqliteStore::open(url, acquire_timeout).await?,
+        )),
+        "postgres" | "postgresql" => Ok(AnyStore::Postgres(
+            PgStore::open(url, acquire_timeout).await?,
+        )),
         // Only the scheme: the URL may carry a password.
         _ => Err(StoreError::UnsupportedUrl(scheme.to_owned())),
     }

@@ -1,5 +1,7 @@
 //! PostgreSQL backend: shared by any number of stateless swrd replicas.
 
+use std::time::Duration;
+
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -51,9 +53,10 @@ const MIGRATIONS: &[super::Migration] = &[
 impl PgStore {
     /// Connects to `postgres://…` and migrates the database (under sqlx's
     /// advisory lock, so replicas may start together).
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
+    pub async fn open(url: &str, acquire_timeout: Duration) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(acquire_timeout)
             .connect(url)
             .await?;
         super::migrate(&pool, MIGRATIONS).await?;

@@ -64,7 +64,7 @@ const MIGRATIONS: &[super::Migration] = &[
 impl SqliteStore {
     /// Opens `sqlite://PATH`, `sqlite:PATH` or `sqlite::memory:` (see
     /// [`open`](super::open)) and migrates it.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
+    pub async fn open(url: &str, acquire_timeout: Duration) -> Result<Self, StoreError> {
         let (options, ephemeral) = if url == "sqlite::memory:" {
             let dir = tempfile::Builder::new().prefix("swrd-").tempdir()?;
             let options = SqliteConnectOptions::new().filename(dir.path().join("swrd.db"));
@@ -82,6 +82,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await?;
         super::migrate(&pool, MIGRATIONS).await?;

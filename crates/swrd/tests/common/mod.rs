@@ -45,6 +45,12 @@ impl Swrd {
     /// Starts `swrd serve --listen 127.0.0.1:0 --database URL ARGS...` and waits
     /// until it prints its address. `database` `None`: a SQLite file in a temp dir.
     pub fn start(database: Option<&str>, args: &[&str]) -> Swrd {
+        Self::start_with_env(database, args, &[])
+    }
+
+    /// [`Swrd::start`] with extra environment variables (after the default
+    /// `SWRD_LOG=info`, so `("SWRD_LOG", "debug")` overrides it).
+    pub fn start_with_env(database: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Swrd {
         let dir = tempfile::tempdir().unwrap();
         let db = database.map_or_else(
             || format!("sqlite://{}", dir.path().join("swrd.db").display()),
@@ -56,6 +62,7 @@ impl Swrd {
             .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
             .args(args)
             .env("SWRD_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

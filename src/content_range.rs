@@ -58,7 +58,7 @@ impl ContentRange {
         } else {
             middle
                 .checked_sub(offset)
-                .map_or(0, |d| d + 1)
+                .map_or(0, |d| d.saturating_add(1))
                 .min(total.saturating_sub(offset))
         };
         Ok(Self {

@@ -166,8 +166,8 @@ async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Byt
             );
         }
     }
-    let envelope: Envelope = match serde_json::from_slice(&body) {
-        Ok(e) => e,
+    let (prepared, mut summary) = match parse(&body) {
+        Ok(parsed) => parsed,
         Err(e) => {
             tracing::warn!(error = %e, "registry webhook: not an event envelope");
             return plain(
@@ -176,12 +176,6 @@ async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Byt
             );
         }
     };
-    let mut summary = Summary::default();
-    let prepared: Vec<Prepared> = envelope
-        .events
-        .into_iter()
-        .filter_map(|v| classify(v, &mut summary))
-        .collect();
     let feed = &hook.feed;
     // Manifests of the pushes, fetched concurrently (the client bounds how
     // many at once). A manifest already gone (404) drops its push: the
@@ -272,6 +266,54 @@ async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Byt
     tracing::debug!(?summary, "registry webhook: envelope processed");
     let body = serde_json::to_string(&summary).unwrap_or_default();
     (StatusCode::OK, [(CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Parses an envelope and classifies its events: all of `receive` before the
+/// manifest fetches.
+fn parse(body: &[u8]) -> Result<(Vec<Prepared>, Summary), serde_json::Error> {
+    let envelope: Envelope = serde_json::from_slice(body)?;
+    let mut summary = Summary::default();
+    let prepared = envelope
+        .events
+        .into_iter()
+        .filter_map(|v| classify(v, &mut summary))
+        .collect();
+    Ok((prepared, summary))
+}
+
+/// What [`parse_envelope`] makes of an envelope's events. Every event is
+/// exactly one of these.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParsedEnvelope {
+    /// Pushes of a tag, whose manifest is still to be fetched.
+    pub pushes: usize,
+    /// Deletes of a tag or of a digest, ready to apply.
+    pub deletes: usize,
+    /// Events swrd does not use (pulls, blob pushes, malformed events, …).
+    pub ignored: usize,
+    /// Events with a name or tag SWR cannot hold.
+    pub rejected: usize,
+}
+
+/// The webhook's body parser on its own (property tests, fuzzing): parses a
+/// Distribution envelope `{"events": [...]}` and classifies each event as
+/// `POST /registry/events` does, without fetching or storing anything.
+#[doc(hidden)]
+pub fn parse_envelope(bytes: &[u8]) -> Result<ParsedEnvelope, serde_json::Error> {
+    let (prepared, summary) = parse(bytes)?;
+    let mut parsed = ParsedEnvelope {
+        ignored: summary.ignored,
+        rejected: summary.rejected,
+        ..ParsedEnvelope::default()
+    };
+    for p in &prepared {
+        match p {
+            Prepared::Push { .. } => parsed.pushes += 1,
+            Prepared::Ready(_) => parsed.deletes += 1,
+        }
+    }
+    Ok(parsed)
 }
 
 /// Turns one raw event into a change, or counts why not.

@@ -209,12 +209,11 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// The events array of what `parse_envelope` accepts: `{"events": [...]}`,
-/// or serde's sequence form of the same struct, `[[...]]` (accepted too).
+/// The events array of what `parse_envelope` accepts: only an object
+/// `{"events": [...]}` (not serde's sequence form `[[...]]`).
 fn events_of(v: &Value) -> Option<&Vec<Value>> {
     match v {
         Value::Object(m) => m.get("events")?.as_array(),
-        Value::Array(a) if a.len() == 1 => a[0].as_array(),
         _ => None,
     }
 }
@@ -276,4 +275,13 @@ proptest! {
         let res = parse_envelope(&serde_json::to_vec(&v).unwrap());
         prop_assert_eq!(res.is_ok(), events_of(&v).is_some(), "{}", v);
     }
+}
+
+/// Found by the properties: serde accepted the struct's sequence form as an
+/// envelope. Only a JSON object is one.
+#[test]
+fn only_an_object_is_an_envelope() {
+    assert!(parse_envelope(br#"[[{"id":"1","action":"pull"}]]"#).is_err());
+    assert!(parse_envelope(br#"{"events":[["1","push"]]}"#).is_ok_and(|p| p.ignored == 1));
+    assert!(parse_envelope(br#"{"events":[]}"#).is_ok());
 }

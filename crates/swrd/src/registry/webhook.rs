@@ -271,7 +271,13 @@ async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Byt
 /// Parses an envelope and classifies its events: all of `receive` before the
 /// manifest fetches.
 fn parse(body: &[u8]) -> Result<(Vec<Prepared>, Summary), serde_json::Error> {
-    let envelope: Envelope = serde_json::from_slice(body)?;
+    // An object, as Distribution sends: serde would also take the struct's
+    // sequence form (`[[...]]`), which is not an envelope.
+    let value: serde_json::Value = serde_json::from_slice(body)?;
+    if !value.is_object() {
+        return Err(serde::de::Error::custom("the body is not a JSON object"));
+    }
+    let envelope: Envelope = serde_json::from_value(value)?;
     let mut summary = Summary::default();
     let prepared = envelope
         .events
@@ -318,6 +324,11 @@ pub fn parse_envelope(bytes: &[u8]) -> Result<ParsedEnvelope, serde_json::Error>
 
 /// Turns one raw event into a change, or counts why not.
 fn classify(value: serde_json::Value, summary: &mut Summary) -> Option<Prepared> {
+    if !value.is_object() {
+        tracing::warn!("registry event is not a JSON object; ignored");
+        summary.ignored += 1;
+        return None;
+    }
     let raw: RawEvent = match serde_json::from_value(value) {
         Ok(r) => r,
         Err(e) => {

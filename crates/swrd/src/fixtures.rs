@@ -84,9 +84,24 @@ pub struct FixtureDomain {
     /// `X-Auth-Token` values that authenticate as this domain.
     #[serde(default, deserialize_with = "de_tokens")]
     pub tokens: Vec<String>,
+    /// Tokens that stop working at a time (IAM tokens last 24 h):
+    /// `[{token: "...", expires: "2026-01-01T00:00:00Z"}]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expiring_tokens: Vec<FixtureExpiringToken>,
     /// AK/SK pairs that authenticate as this domain.
     #[serde(default)]
     pub credentials: Vec<FixtureCredential>,
+}
+
+/// A token with an expiry time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureExpiringToken {
+    /// The `X-Auth-Token` value.
+    #[serde(deserialize_with = "de_token")]
+    pub token: String,
+    /// When it stops authenticating (RFC 3339).
+    pub expires: Timestamp,
 }
 
 /// An access key / secret key pair.
@@ -382,6 +397,13 @@ impl Fixture {
                 check(format!("{p}.tokens[{j}]"), Rule::Token, t)?;
                 if !tokens.insert(t.as_str()) {
                     return Err(fail(format!("{p}.tokens[{j}]"), Rule::Token.duplicate(t)));
+                }
+            }
+            for (j, t) in d.expiring_tokens.iter().enumerate() {
+                let at = format!("{p}.expiring_tokens[{j}].token");
+                check(at.clone(), Rule::Token, &t.token)?;
+                if !tokens.insert(t.token.as_str()) {
+                    return Err(fail(at, Rule::Token.duplicate(&t.token)));
                 }
             }
             for (j, c) in d.credentials.iter().enumerate() {
@@ -822,6 +844,10 @@ checked_int! {
     de_schema => Schema,
     de_size => Size,
     de_tag_type => TagType,
+}
+
+fn de_token<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    d.deserialize_str(Checked(Rule::Token))
 }
 
 fn de_tokens<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

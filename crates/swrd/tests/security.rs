@@ -13,11 +13,12 @@
 //! build a token (that needs SHA-256 preimages). AK/SK signatures are compared
 //! in `SignedRequest::verify` (swr-api server support).
 //!
-//! "Expired or revoked token": swrd has no token expiry and no revocation
-//! command (`import` only upserts). Revocation as an operator does it today is
-//! deleting the token's row (`DELETE FROM tokens WHERE hash = sha256(token)`);
-//! the matrix checks that a token which worked stops working on the very next
-//! request after that, i.e. nothing caches a positive lookup.
+//! "Expired or revoked token": an expired token is a fixture
+//! `expiring_tokens` entry whose time has passed (checked at every lookup);
+//! revocation as an operator does it today is deleting the token's row
+//! (`DELETE FROM tokens WHERE hash = sha256(token)`); the matrix checks that a
+//! token which worked stops working on the very next request after that, i.e.
+//! nothing caches a positive lookup.
 
 mod common;
 
@@ -42,6 +43,9 @@ domains:
   - id: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     name: a
     tokens: ["tok-a-0123456789", "tok-a-revoked-0123"]
+    expiring_tokens:
+      - {token: "tok-a-expired-0123", expires: "2020-01-01T00:00:00Z"}
+      - {token: "tok-a-later-0123456", expires: "2999-01-01T00:00:00Z"}
     credentials: [{ak: "AKAAAAAAAA", sk: "SK-A-secret-0123456789"}]
   - id: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
     name: b
@@ -66,6 +70,9 @@ namespaces:
 
 const TOK_A: &str = "tok-a-0123456789";
 const TOK_A_REVOKED: &str = "tok-a-revoked-0123";
+const TOK_A_EXPIRED: &str = "tok-a-expired-0123";
+/// An expiring token whose time has not come: it works.
+const TOK_A_LATER: &str = "tok-a-later-0123456";
 const TOK_B: &str = "tok-b-0123456789";
 const AK_A: &str = "AKAAAAAAAA";
 const SK_A: &str = "SK-A-secret-0123456789";
@@ -78,6 +85,9 @@ enum Cred {
     None,
     BadToken,
     RevokedToken,
+    ExpiredToken,
+    /// A's token with an expiry in the future.
+    LaterToken,
     TokenA,
     TokenB,
     AkSkA,
@@ -130,6 +140,8 @@ const MATRIX: &[(Cred, [Cell; 3])] = &[
     (Cred::None,           [(E401, UNAUTH, "carries neither X-Auth-Token nor Authorization"),            (E401, UNAUTH, "carries neither X-Auth-Token nor Authorization"),             (E401, UNAUTH, "carries neither X-Auth-Token nor Authorization")]),
     (Cred::BadToken,       [(E401, UNAUTH, "X-Auth-Token is not valid"), (E401, UNAUTH, "X-Auth-Token is not valid"),  (E401, UNAUTH, "X-Auth-Token is not valid")]),
     (Cred::RevokedToken,   [(E401, UNAUTH, "X-Auth-Token is not valid"), (E401, UNAUTH, "X-Auth-Token is not valid"),  (E401, UNAUTH, "X-Auth-Token is not valid")]),
+    (Cred::ExpiredToken,   [(E401, UNAUTH, "X-Auth-Token is not valid"), (E401, UNAUTH, "X-Auth-Token is not valid"),  (E401, UNAUTH, "X-Auth-Token is not valid")]),
+    (Cred::LaterToken,     [OK,                                          NO_NS,                                        NO_NS]),
     (Cred::TokenA,         [OK,                                          NO_NS,                                        NO_NS]),
     (Cred::TokenB,         [NO_NS,                                       OK,                                           NO_NS]),
     (Cred::AkSkA,          [OK,                                          NO_NS,                                        NO_NS]),
@@ -199,6 +211,8 @@ fn request(cred: Cred, ns: Ns, now: SystemTime, host: &str) -> Request<Body> {
         Cred::None => Request::get(&uri).body(Body::empty()).unwrap(),
         Cred::BadToken => with_token(&uri, "tok-not-issued-0123"),
         Cred::RevokedToken => with_token(&uri, TOK_A_REVOKED),
+        Cred::ExpiredToken => with_token(&uri, TOK_A_EXPIRED),
+        Cred::LaterToken => with_token(&uri, TOK_A_LATER),
         Cred::TokenA => with_token(&uri, TOK_A),
         Cred::TokenB => with_token(&uri, TOK_B),
         Cred::AkSkA => signed(&uri, AK_A, SK_A, now, host),
@@ -367,7 +381,16 @@ async fn security_matrix(h: Harness) {
                 if !a.headers.contains_key("x-request-id") {
                     failures.push(format!("{cell}: no X-Request-Id"));
                 }
-                for secret in [TOK_A, TOK_B, TOK_A_REVOKED, SK_A, SK_B, "b-secret"] {
+                for secret in [
+                    TOK_A,
+                    TOK_B,
+                    TOK_A_REVOKED,
+                    TOK_A_EXPIRED,
+                    TOK_A_LATER,
+                    SK_A,
+                    SK_B,
+                    "b-secret",
+                ] {
                     if a.bytes
                         .windows(secret.len())
                         .any(|w| w == secret.as_bytes())
@@ -477,6 +500,8 @@ async fn secrets_never_in_logs(database: Option<&str>, extra_secrets: &[&str]) {
         TOK_A,
         TOK_B,
         TOK_A_REVOKED,
+        TOK_A_EXPIRED,
+        TOK_A_LATER,
         "tok-not-issued-0123",
         SK_A,
         SK_B,

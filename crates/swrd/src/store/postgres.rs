@@ -48,6 +48,11 @@ const MIGRATIONS: &[super::Migration] = &[
         "registry",
         include_str!("../../migrations/postgres/0002_registry.sql"),
     ),
+    (
+        3,
+        "token_expiry",
+        include_str!("../../migrations/postgres/0003_token_expiry.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -43,7 +43,9 @@ pub(super) const RESOLVE: &str = "SELECT n.id, r.id FROM namespaces n \
 const COLUMNS: &str = "id, tag, image_id, manifest, digest, schema, size, is_trusted, scanned, \
      tag_type, created, updated, deleted";
 
-pub(super) const TOKEN: &str = "SELECT domain_id FROM tokens WHERE hash = $1";
+/// A token that exists and has not expired at `$2` (Unix seconds).
+pub(super) const TOKEN: &str =
+    "SELECT domain_id FROM tokens WHERE hash = $1 AND (expires_at IS NULL OR expires_at > $2)";
 pub(super) const CREDENTIAL: &str = "SELECT domain_id, sk FROM credentials WHERE ak = $1";
 
 pub(super) const UPSERT_DOMAIN: &str = "INSERT INTO domains (id, name) VALUES ($1, $2) \
@@ -53,8 +55,10 @@ pub(super) const ENSURE_DOMAIN: &str =
     "INSERT INTO domains (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
 /// The no-op `DO UPDATE`s make `RETURNING` report the existing row, whose
 /// owner is then compared with the one asked for.
-pub(super) const UPSERT_TOKEN: &str = "INSERT INTO tokens (hash, domain_id) VALUES ($1, $2) \
-     ON CONFLICT (hash) DO UPDATE SET hash = excluded.hash RETURNING domain_id";
+/// The last import decides a token's expiry (`$3`, NULL: never).
+pub(super) const UPSERT_TOKEN: &str = "INSERT INTO tokens (hash, domain_id, expires_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (hash) DO UPDATE SET expires_at = excluded.expires_at \
+     RETURNING domain_id";
 pub(super) const UPSERT_CREDENTIAL: &str = "INSERT INTO credentials (ak, sk, domain_id) \
      VALUES ($1, $2, $3) ON CONFLICT (ak) DO UPDATE SET sk = excluded.sk RETURNING domain_id";
 pub(super) const UPSERT_NAMESPACE: &str = "INSERT INTO namespaces (name, domain_id) \
@@ -700,6 +704,7 @@ macro_rules! impl_store {
             async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
                 let row: Option<(String,)> = sqlx::query_as(sql::TOKEN)
                     .bind(token_hash(token))
+                    .bind(crate::store::time::now())
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(row.map(|(d,)| d))
@@ -736,10 +741,16 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                     report.domains += 1;
-                    for (i, token) in d.tokens.iter().enumerate() {
+                    let tokens = d.tokens.iter().map(|t| (t.as_str(), None)).chain(
+                        d.expiring_tokens
+                            .iter()
+                            .map(|t| (t.token.as_str(), Some(t.expires.0))),
+                    );
+                    for (i, (token, expires_at)) in tokens.enumerate() {
                         let (owner,): (String,) = sqlx::query_as(sql::UPSERT_TOKEN)
                             .bind(token_hash(token))
                             .bind(&d.id)
+                            .bind(expires_at)
                             .fetch_one(&mut *tx)
                             .await?;
                         if owner != d.id {

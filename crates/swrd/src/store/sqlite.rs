@@ -59,6 +59,11 @@ const MIGRATIONS: &[super::Migration] = &[
         "registry",
         include_str!("../../migrations/sqlite/0002_registry.sql"),
     ),
+    (
+        3,
+        "token_expiry",
+        include_str!("../../migrations/sqlite/0003_token_expiry.sql"),
+    ),
 ];
 
 impl SqliteStore {

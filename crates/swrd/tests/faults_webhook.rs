@@ -1,0 +1,301 @@
+//! A crash in the middle of a webhook envelope: `swrd serve` is SIGKILLed
+//! while it applies one large Distribution envelope; after a restart on the
+//! same SQLite file the store holds all of the envelope or none of it, and
+//! the registry's redelivery (the same envelope again) completes it.
+//!
+//! Needs a real CNCF Distribution `docker-registry` (named by
+//! `SWRD_TEST_REGISTRY`; skipped locally without it, required under
+//! `CI=true`) to serve the pushed manifest swrd fetches for each event.
+//!
+//! The kill is aimed, not guessed: the registry's access log (its stdout)
+//! counts swrd's manifest fetches, and swrd is killed once all of them have
+//! been served (the fetches come before the one store transaction), plus
+//! `SWRD_TEST_KILL_AFTER_MS` (default 300; applying the envelope takes ~2 s
+//! in a debug build on 2 cores). Where the kill landed is printed; the
+//! assertion holds either way.
+
+mod common;
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use swrd::registry;
+
+const DOMAIN: &str = "0503dda878000fed0f75c0096d70a960";
+const TOKEN: &str = "tok-acme";
+const SECRET: &str = "webhook-s3cret";
+const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Events in the envelope: as many as fit under the webhook's body limit
+/// (axum's default 2 MiB) with a margin.
+const N: usize = 6_000;
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `docker-registry serve` with storage in a temp dir and its access log
+/// (stdout) in a file; killed when dropped.
+struct TestRegistry {
+    base: String,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl TestRegistry {
+    async fn start(bin: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(std::fs::File::create(dir.path().join("access.log")).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
+            .spawn()
+            .expect("start docker-registry");
+        let reg = TestRegistry {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            dir,
+        };
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(r) = http.get(format!("{}/v2/", reg.base)).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "registry did not start:\n{}",
+                std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        reg
+    }
+
+    /// Manifest GETs the registry has served so far.
+    fn manifest_gets(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"GET /v2/ns/app/manifests/"))
+            .count()
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn upload_blob(http: &reqwest::Client, base: &str, data: &[u8]) -> (String, usize) {
+    let digest = registry::manifest::sha256_digest(data);
+    let r = http
+        .post(format!("{base}/v2/ns/app/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let r = http
+        .put(format!("{location}{sep}digest={digest}"))
+        .header("content-type", "application/octet-stream")
+        .body(data.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    (digest, data.len())
+}
+
+/// Pushes one image manifest to `ns/app:seed`; returns (digest, size).
+async fn push_image(base: &str) -> (String, usize) {
+    let http = reqwest::Client::new();
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config = upload_blob(&http, base, config).await;
+    let layer = upload_blob(&http, base, b"layer bytes, not really a tarball").await;
+    let body = json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_V2,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": config.1, "digest": config.0},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": layer.1, "digest": layer.0}],
+    })
+    .to_string();
+    let r = http
+        .put(format!("{base}/v2/ns/app/manifests/seed"))
+        .header("content-type", DOCKER_V2)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    (
+        registry::manifest::sha256_digest(body.as_bytes()),
+        body.len(),
+    )
+}
+
+/// One envelope: `N` pushes of the same manifest to tags `t00000`…, distinct
+/// ids and timestamps.
+fn envelope(digest: &str, size: usize) -> String {
+    let events: Vec<Value> = (0..N)
+        .map(|i| {
+            json!({
+                "id": format!("crash-{i:05}"),
+                "timestamp": format!("2026-01-01T00:00:00.{i:09}Z"),
+                "action": "push",
+                "target": {
+                    "mediaType": DOCKER_V2,
+                    "digest": digest,
+                    "size": size,
+                    "repository": "ns/app",
+                    "tag": format!("t{i:05}"),
+                },
+            })
+        })
+        .collect();
+    json!({ "events": events }).to_string()
+}
+
+async fn post(http: &reqwest::Client, base: &str, body: String) -> reqwest::Result<(u16, Value)> {
+    let r = http
+        .post(format!("{base}{}", registry::webhook::PATH))
+        .header("authorization", format!("Bearer {SECRET}"))
+        .header(
+            "content-type",
+            "application/vnd.docker.distribution.events.v1+json",
+        )
+        .body(body)
+        .send()
+        .await?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().await.unwrap_or(Value::Null)))
+}
+
+/// Tags of `ns/app` swrd lists (the `Content-Range` total; 0 on a 404).
+async fn count_tags(http: &reqwest::Client, base: &str) -> u64 {
+    let r = http
+        .get(format!(
+            "{base}/v2/manage/namespaces/ns/repos/app/tags?offset=0&limit=1"
+        ))
+        .header("x-auth-token", TOKEN)
+        .send()
+        .await
+        .unwrap();
+    if r.status() == 404 {
+        return 0;
+    }
+    assert_eq!(r.status(), 200);
+    let range = r.headers()["content-range"].to_str().unwrap().to_owned();
+    let (_, total) = range.rsplit_once('/').expect("offset-end/total");
+    total.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_envelope_is_all_or_nothing() {
+    let Some(bin) = common::external("SWRD_TEST_REGISTRY", "a docker-registry binary") else {
+        return;
+    };
+    swr_api::tls::install_default_provider();
+    let kill_after = Duration::from_millis(
+        std::env::var("SWRD_TEST_KILL_AFTER_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300),
+    );
+    let reg = TestRegistry::start(&bin).await;
+    let (digest, size) = push_image(&reg.base).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = dir.path().join("fixture.yaml");
+    std::fs::write(
+        &fixture,
+        format!("domains:\n  - {{id: \"{DOMAIN}\", name: acme, tokens: [{TOKEN}]}}\n"),
+    )
+    .unwrap();
+    let db = format!("sqlite://{}", dir.path().join("swrd.db").display());
+    let args = [
+        "--fixtures",
+        fixture.to_str().unwrap(),
+        "--registry",
+        &reg.base,
+        "--registry-webhook-secret",
+        SECRET,
+        "--registry-default-domain",
+        DOMAIN,
+    ];
+    let body = envelope(&digest, size);
+    let http = reqwest::Client::new();
+
+    let mut swrd = common::Swrd::start(Some(&db), &args);
+    let started = Instant::now();
+    let in_flight = tokio::spawn({
+        let (http, base, body) = (http.clone(), swrd.base.clone(), body.clone());
+        async move {
+            let r = post(&http, &base, body).await;
+            (r, started.elapsed())
+        }
+    });
+    // Every manifest served: swrd is past the fetches, in (or after) the
+    // one transaction that applies the envelope.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while reg.manifest_gets() < N && !in_flight.is_finished() {
+        assert!(Instant::now() < deadline, "the fetches never finished");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let fetched_at = started.elapsed();
+    tokio::time::sleep(kill_after).await;
+    let status = Command::new("kill")
+        .args(["-KILL", &swrd.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let killed_at = started.elapsed();
+    swrd.wait();
+    let (answer, answered_at) = in_flight.await.unwrap();
+    let killed_log = swrd.logs();
+    drop(swrd);
+
+    let swrd = common::Swrd::start(Some(&db), &args);
+    let after_crash = count_tags(&http, &swrd.base).await;
+    eprintln!(
+        "{} bytes; fetches done at {fetched_at:?}, killed at {killed_at:?}; POST {}; \
+         after restart {after_crash} of {N} tags",
+        body.len(),
+        match &answer {
+            Ok((s, _)) => format!("completed ({s}) at {answered_at:?}, before the kill"),
+            Err(_) => "cut off by the kill".to_owned(),
+        }
+    );
+    assert!(
+        after_crash == 0 || after_crash == N as u64,
+        "partial envelope after the crash: {after_crash} of {N}\n{killed_log}"
+    );
+
+    // The registry redelivers: the envelope completes.
+    let (status, summary) = post(&http, &swrd.base, body).await.unwrap();
+    assert_eq!(status, 200, "{summary}\n{}", swrd.logs());
+    assert_eq!(
+        summary["applied"].as_u64().unwrap() + summary["duplicate"].as_u64().unwrap(),
+        N as u64,
+        "{summary}"
+    );
+    assert_eq!(count_tags(&http, &swrd.base).await, N as u64);
+}

@@ -11,7 +11,7 @@
 mod common;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -240,14 +240,6 @@ fn rss_kib(pid: u32) -> u64 {
         .expect("VmRSS")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 // ---------------------------------------------------------------------------
 // A private PostgreSQL cluster, which this test may stop and start (never the
 // machine's shared server).
@@ -283,7 +275,7 @@ impl PrivatePg {
             bin: PathBuf::from(bin),
             data: dir.path().join("data"),
             log: dir.path().join("postgres.log"),
-            port: free_port(),
+            port: common::free_port(),
             as_postgres,
             _dir: dir,
         };

@@ -16,7 +16,6 @@
 
 mod common;
 
-use std::net::TcpListener as StdListener;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -31,14 +30,6 @@ const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// (axum's default 2 MiB) with a margin.
 const N: usize = 6_000;
 
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A `docker-registry serve` with storage in a temp dir and its access log
 /// (stdout) in a file; killed when dropped.
 struct TestRegistry {
@@ -50,7 +41,7 @@ struct TestRegistry {
 impl TestRegistry {
     async fn start(bin: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let port = common::free_port();
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("data").display()

@@ -14,7 +14,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -527,16 +526,6 @@ async fn sync_and_events_share_one_order(h: Harness) {
 // ---------------------------------------------------------------------------
 // A real registry
 
-/// A free TCP port on 127.0.0.1 (free when asked; the registry binds it
-/// right after).
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A running `docker-registry serve`, killed when dropped.
 struct TestRegistry {
     base: String,
@@ -923,7 +912,7 @@ async fn webhook_follows_the_registry() {
         return;
     };
     let h = sqlite_with_fixture().await;
-    let port = free_port();
+    let port = common::free_port();
     let swrd = Swrd::start(&h.store, &format!("http://127.0.0.1:{port}"), true).await;
     let reg = TestRegistry::start(&bin, port, Some(&swrd.events_url()), None).await;
     let p = Pusher::new(&reg.base);
@@ -1113,7 +1102,7 @@ async fn webhook_redelivery_and_reordering() {
         return;
     };
     let h = sqlite_with_fixture().await;
-    let reg = TestRegistry::start(&bin, free_port(), None, None).await;
+    let reg = TestRegistry::start(&bin, common::free_port(), None, None).await;
     let swrd = Swrd::start(&h.store, &reg.base, true).await;
     let p = Pusher::new(&reg.base);
     let blobs = p.blobs("team/app").await;
@@ -1278,7 +1267,7 @@ async fn webhook_secret_is_required() {
         return;
     };
     let h = sqlite_with_fixture().await;
-    let reg = TestRegistry::start(&bin, free_port(), None, None).await;
+    let reg = TestRegistry::start(&bin, common::free_port(), None, None).await;
     let swrd = Swrd::start(&h.store, &reg.base, true).await;
     let del = json!([wire_event(
         "x1",
@@ -1350,7 +1339,7 @@ async fn sync_matches_the_registry() {
     ))
     .await;
     // One repository per catalog page: pagination is followed.
-    let reg = TestRegistry::start(&bin, free_port(), None, Some(1)).await;
+    let reg = TestRegistry::start(&bin, common::free_port(), None, Some(1)).await;
     let p = Pusher::new(&reg.base);
     let repos = ["team/app", "team/tools/cli", "team/zeta"];
     let mut blobs = BTreeMap::new();
@@ -1548,7 +1537,7 @@ async fn serve_flags_wire_the_feed() {
         return;
     };
     // Tags pushed while no swrd listens.
-    let reg = TestRegistry::start(&bin, free_port(), None, None).await;
+    let reg = TestRegistry::start(&bin, common::free_port(), None, None).await;
     let p = Pusher::new(&reg.base);
     let blobs = p.blobs("team/app").await;
     let pre = p
@@ -1655,7 +1644,7 @@ async fn push_latency() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let h = sqlite_with_fixture().await;
-    let port = free_port();
+    let port = common::free_port();
     let swrd = Swrd::start(&h.store, &format!("http://127.0.0.1:{port}"), true).await;
     let reg = TestRegistry::start(&bin, port, Some(&swrd.events_url()), None).await;
     let p = Pusher::new(&reg.base);
@@ -1709,7 +1698,7 @@ async fn large_sync() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     let h = sqlite_with_fixture().await;
-    let reg = TestRegistry::start(&bin, free_port(), None, None).await;
+    let reg = TestRegistry::start(&bin, common::free_port(), None, None).await;
     let p = Pusher::new(&reg.base);
     let blobs = p.blobs("team/big").await;
     let body = Pusher::image(&blobs, DOCKER_V2, "big");

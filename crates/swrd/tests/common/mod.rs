@@ -33,6 +33,16 @@ pub fn external(var: &str, what: &str) -> Option<String> {
     }
 }
 
+/// A free TCP port on 127.0.0.1 (free when asked; the caller binds it right
+/// after, for a child process that needs its port up front).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A running `swrd serve`, killed when dropped.
 pub struct Swrd {
     pub base: String,

@@ -140,9 +140,9 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     drop(server);
     for (backend, url) in &backends {
         let server = Server::start(&swrd_bin, url)?;
-        for round in 0..plan.repeat {
+        for _ in 0..plan.repeat {
             let c = wrk("ceiling", &format!("{}/tags", ceiling.base))?;
-            merge(&mut results, c, round);
+            merge(&mut results, c);
             for &offset in &offsets {
                 for (order, q) in [
                     ("updated_at desc", ""),
@@ -153,7 +153,7 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
                         "{}/v2/manage/namespaces/{NAMESPACE}/repos/big/tags?offset={offset}&limit=100{q}",
                         server.base
                     );
-                    merge(&mut results, wrk(&name, &url)?, round);
+                    merge(&mut results, wrk(&name, &url)?);
                 }
             }
             let name = format!("{backend}: tag filter \"12\", offset 0");
@@ -161,7 +161,7 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
                 "{}/v2/manage/namespaces/{NAMESPACE}/repos/big/tags?offset=0&limit=100&tag=12",
                 server.base
             );
-            merge(&mut results, wrk(&name, &url)?, round);
+            merge(&mut results, wrk(&name, &url)?);
         }
         // Unpaged: the whole repository, time and RSS growth.
         let (secs, growth) = unpaged(
@@ -185,12 +185,11 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
             let server = Server::start(&swrd_bin, &sqlite_url)?;
             for &n in &plan.registry_sizes {
                 let registry = Registry::start(&registry_bin, &out, n)?;
-                for round in 0..plan.repeat {
+                for _ in 0..plan.repeat {
                     let url = format!("{}/v2/{NAMESPACE}/r{n}/tags/list", registry.base);
                     merge(
                         &mut results,
                         wrk(&format!("distribution: tags/list, {n} tags"), &url)?,
-                        round,
                     );
                     let url = format!(
                         "{}/v2/manage/namespaces/{NAMESPACE}/repos/r{n}/tags?offset=0&limit=100",
@@ -199,7 +198,6 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
                     merge(
                         &mut results,
                         wrk(&format!("sqlite: 100-tag page, {n} tags"), &url)?,
-                        round,
                     );
                 }
             }
@@ -254,7 +252,7 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     Ok(())
 }
 
-fn merge(results: &mut Vec<Measured>, m: Measured, _round: usize) {
+fn merge(results: &mut Vec<Measured>, m: Measured) {
     match results.iter_mut().find(|r| r.name == m.name) {
         Some(r) => {
             r.rps.extend(m.rps);

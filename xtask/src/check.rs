@@ -110,7 +110,13 @@ pub fn run(root: &Path, spec_path: &Path) -> Result<Vec<Problem>> {
         };
         problems.push(problem(kind, f.at, f.message));
     }
-    match codegen::stale(root, &yaml) {
+    // Generated once: the snapshot comparison and the route check both read it.
+    let generated = codegen::generate(&yaml);
+    let routes = match &generated {
+        Ok(snapshots) => routes(&spec, snapshots),
+        Err(_) => Vec::new(),
+    };
+    match generated.map(|g| codegen::stale_of(root, g)) {
         Ok(stale) => {
             for (path, diff) in stale {
                 problems.push(problem(
@@ -127,7 +133,7 @@ pub fn run(root: &Path, spec_path: &Path) -> Result<Vec<Problem>> {
         )),
     }
     problems.extend(mirrors(&spec));
-    problems.extend(routes(&spec, &yaml));
+    problems.extend(routes);
     problems.extend(crate::schema_drift::check(&spec));
     problems.sort_by(|a, b| (a.kind, &a.at).cmp(&(b.kind, &b.at)));
     Ok(problems)
@@ -394,10 +400,7 @@ fn filter_error_samples() -> Vec<FilterError> {
 
 /// Every operation has a client method and a server route in the code the
 /// generator makes from this spec.
-fn routes(spec: &Value, yaml: &str) -> Vec<Problem> {
-    let Ok(snapshots) = codegen::generate(yaml) else {
-        return Vec::new();
-    };
+fn routes(spec: &Value, snapshots: &[codegen::Snapshot]) -> Vec<Problem> {
     let text = |name: &str| {
         snapshots
             .iter()

@@ -65,8 +65,13 @@ pub fn write(root: &Path, spec_yaml: &str) -> Result<Vec<PathBuf>> {
 /// Snapshots whose committed contents differ from a fresh generation, each with
 /// a unified diff (committed -> generated).
 pub fn stale(root: &Path, spec_yaml: &str) -> Result<Vec<(PathBuf, String)>> {
+    Ok(stale_of(root, generate(spec_yaml)?))
+}
+
+/// [`stale`] for snapshots already generated (the check also reads them).
+pub fn stale_of(root: &Path, generated: Vec<Snapshot>) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    for s in generate(spec_yaml)? {
+    for s in generated {
         let committed = std::fs::read_to_string(root.join(&s.path)).unwrap_or_default();
         if committed != s.contents {
             let name = s.path.display().to_string();
@@ -81,5 +86,5 @@ pub fn stale(root: &Path, spec_yaml: &str) -> Result<Vec<(PathBuf, String)>> {
             out.push((s.path, diff));
         }
     }
-    Ok(out)
+    out
 }

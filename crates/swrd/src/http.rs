@@ -169,8 +169,3 @@ async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
         }
     }
 }
-
-/// Kept generic for tests that use a concrete backend.
-pub fn api_router<S: Store>(store: Arc<S>, registry: Registry) -> Router {
-    swr_api::server::router(Arc::new(SwrdApi::new(store, registry)))
-}

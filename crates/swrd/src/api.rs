@@ -19,6 +19,7 @@ use swr_api::server::{
 use swr_api::types::{ErrorDetail, ErrorResponse, ShowReposTagResp};
 
 use crate::auth::{self, AuthError};
+use crate::pages::PageCache;
 use crate::store::{AnyStore, Store, StoreError, TagQuery, TagRecord};
 
 /// SWR error codes this implementation answers with (the router has its own
@@ -47,16 +48,30 @@ pub struct Caller {
     pub domain_id: String,
 }
 
-/// The server: a store and how to describe pull addresses.
+/// The server: a store, how to describe pull addresses, and the page cache.
 pub struct SwrdApi<S = AnyStore> {
     store: Arc<S>,
     registry: Registry,
+    pages: Option<Arc<PageCache>>,
 }
 
 impl<S: Store> SwrdApi<S> {
-    /// An API over `store`.
+    /// An API over `store`, with the default [`PageCache`].
     pub fn new(store: Arc<S>, registry: Registry) -> Self {
-        Self { store, registry }
+        Self::with_page_cache(store, registry, Some(Arc::new(PageCache::default())))
+    }
+
+    /// An API over `store` with `pages`, or with every page read by SQL.
+    pub fn with_page_cache(
+        store: Arc<S>,
+        registry: Registry,
+        pages: Option<Arc<PageCache>>,
+    ) -> Self {
+        Self {
+            store,
+            registry,
+            pages,
+        }
     }
 }
 
@@ -124,6 +139,7 @@ impl<S: Store> Api for SwrdApi<S> {
         let filter = filter.unwrap_or_default();
         let registry = self.registry.clone();
         let store = self.store.clone();
+        let pages = self.pages.clone();
         let repository = repository.replace('$', "/");
         // The store call runs in its own task: when the client goes away or the
         // deadline fires, this future is dropped, but the read transaction still
@@ -139,19 +155,35 @@ impl<S: Store> Api for SwrdApi<S> {
                 page: filter.page,
             };
             match filter.page {
-                Some(page) => store.list_tags(&query).await.map(|p| {
-                    let body: Vec<ShowReposTagResp> = p
-                        .records
-                        .into_iter()
-                        .map(|r| render(&registry, r))
-                        .collect();
-                    let content_range = ContentRange {
-                        offset: page.offset(),
-                        count: body.len() as u64,
-                        total: p.total,
-                    };
-                    (JsonArray::Items(body), content_range)
-                }),
+                Some(page) => {
+                    if let Some(pages) = &pages {
+                        let at = store.repository_version(&query).await?;
+                        if let Some(cached) =
+                            pages.page(&*store, &registry, &query, at, page).await?
+                        {
+                            let content_range = ContentRange {
+                                offset: page.offset(),
+                                count: cached.tags.len() as u64,
+                                total: cached.total,
+                            };
+                            return Ok((JsonArray::Values(cached.tags), content_range));
+                        }
+                        pages.refresh(store.clone(), at);
+                    }
+                    store.list_tags(&query).await.map(|p| {
+                        let body: Vec<ShowReposTagResp> = p
+                            .records
+                            .into_iter()
+                            .map(|r| render(&registry, r))
+                            .collect();
+                        let content_range = ContentRange {
+                            offset: page.offset(),
+                            count: body.len() as u64,
+                            total: p.total,
+                        };
+                        (JsonArray::Items(body), content_range)
+                    })
+                }
                 None => store.stream_tags(&query).await.map(|stream| {
                     // Everything, streamed: the count is the total by construction.
                     let total = stream.total();

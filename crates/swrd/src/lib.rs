@@ -5,6 +5,8 @@
 //! - [`auth`]: token and AK/SK (`SDK-HMAC-SHA256`) checks against the store;
 //! - [`http`]: the whole HTTP surface (API, `/openapi.json`, `/docs`, probes,
 //!   `/metrics`) and its layers;
+//! - [`pages`]: the in-memory order index and serialized tags that make a
+//!   page at any offset cost O(limit), checked against the store's version;
 //! - [`store`]: SQLite/PostgreSQL storage behind the [`store::Store`] trait;
 //! - [`registry`]: the feed from a real OCI registry (webhook + resync);
 //! - [`fixtures`]: the YAML/JSON format that seeds a store; [`synth`]: bulk
@@ -16,6 +18,7 @@ pub mod demo;
 pub mod docs;
 pub mod fixtures;
 pub mod http;
+pub mod pages;
 pub mod registry;
 pub mod store;
 pub mod synth;

@@ -180,6 +180,66 @@ impl Stream for TagStream {
     }
 }
 
+/// A repository and its change counter: migration 0004's triggers bump it in
+/// the transaction of every write to the repository's tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RepositoryVersion {
+    /// Repository id.
+    pub repo_id: i64,
+    /// Change counter; equal counters mean equal tags.
+    pub version: i64,
+}
+
+/// Every tag of a repository as the columns an order index needs, read in one
+/// snapshot with the repository's version (see `crate::pages`). Columnar, the
+/// names in one buffer, so a million tags cost one allocation per column
+/// instead of one per name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexRows {
+    /// The version the rows are at.
+    pub version: i64,
+    /// Tag ids.
+    pub ids: Vec<i64>,
+    /// `updated`, Unix seconds.
+    pub updated: Vec<i64>,
+    /// Every tag name, concatenated.
+    pub names: String,
+    /// Where each name ends in `names`.
+    pub name_ends: Vec<u32>,
+}
+
+impl IndexRows {
+    /// No rows yet, at `version`.
+    pub fn new(version: i64) -> Self {
+        IndexRows {
+            version,
+            ..IndexRows::default()
+        }
+    }
+
+    /// Appends one tag. Fails once the names exceed 4 GiB (u32 offsets; 33
+    /// million tags of the longest legal name).
+    pub fn push(&mut self, id: i64, name: &str, updated: i64) -> Result<(), StoreError> {
+        self.names.push_str(name);
+        let end = u32::try_from(self.names.len())
+            .map_err(|_| StoreError::InvalidInput("too many tags to index".into()))?;
+        self.ids.push(id);
+        self.updated.push(updated);
+        self.name_ends.push(end);
+        Ok(())
+    }
+
+    /// How many tags.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// No tags.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
 /// An AK/SK pair's owner and secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
@@ -439,6 +499,29 @@ pub trait Store: Send + Sync + 'static {
         q: &TagQuery<'_>,
     ) -> impl Future<Output = Result<TagStream, StoreError>> + Send;
 
+    /// The repository of `q` and its version, with the same `NotFound`
+    /// errors as [`list_tags`](Self::list_tags); one indexed read.
+    fn repository_version(
+        &self,
+        q: &TagQuery<'_>,
+    ) -> impl Future<Output = Result<RepositoryVersion, StoreError>> + Send;
+
+    /// Every tag of a repository (id, name, `updated`) and the version they
+    /// are at, from one snapshot; `None` if the repository is gone.
+    fn index_rows(
+        &self,
+        repo_id: i64,
+    ) -> impl Future<Output = Result<Option<IndexRows>, StoreError>> + Send;
+
+    /// The records of `ids` (any order) as they are at version `at`, or
+    /// `None` if the repository has moved past it.
+    fn tags_by_id(
+        &self,
+        q: &TagQuery<'_>,
+        at: RepositoryVersion,
+        ids: &[i64],
+    ) -> impl Future<Output = Result<Option<Vec<TagRecord>>, StoreError>> + Send;
+
     /// The domain an `X-Auth-Token` belongs to.
     ///
     /// Tokens are stored as their SHA-256 (hex) and looked up by that hash.
@@ -628,6 +711,23 @@ impl Store for AnyStore {
 
     async fn stream_tags(&self, q: &TagQuery<'_>) -> Result<TagStream, StoreError> {
         delegate!(self, s => s.stream_tags(q).await)
+    }
+
+    async fn repository_version(&self, q: &TagQuery<'_>) -> Result<RepositoryVersion, StoreError> {
+        delegate!(self, s => s.repository_version(q).await)
+    }
+
+    async fn index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
+        delegate!(self, s => s.index_rows(repo_id).await)
+    }
+
+    async fn tags_by_id(
+        &self,
+        q: &TagQuery<'_>,
+        at: RepositoryVersion,
+        ids: &[i64],
+    ) -> Result<Option<Vec<TagRecord>>, StoreError> {
+        delegate!(self, s => s.tags_by_id(q, at, ids).await)
     }
 
     async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {

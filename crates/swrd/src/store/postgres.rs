@@ -9,8 +9,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use super::sql::{self, Dialect, STREAM_BUFFER, impl_store};
 use super::time::format_timestamp;
 use super::{
-    Credential, ImportReport, NewTag, Store, StoreError, TagPage, TagQuery, TagRecord, TagStream,
-    token_hash,
+    Credential, ImportReport, IndexRows, NewTag, RepositoryVersion, Store, StoreError, TagPage,
+    TagQuery, TagRecord, TagStream, token_hash,
 };
 use crate::fixtures::Fixture;
 
@@ -27,6 +27,7 @@ const DIALECT: Dialect = Dialect {
     upsert_tag_returning: "RETURNING id, (xmax = 0)",
     upsert_tag_binds_max_id: false,
     registry_lock: "SELECT pg_advisory_xact_lock(5377000002)",
+    id_in_list: "= ANY($2)",
     numbered_bulk_params: true,
 };
 
@@ -53,6 +54,11 @@ const MIGRATIONS: &[super::Migration] = &[
         "token_expiry",
         include_str!("../../migrations/postgres/0003_token_expiry.sql"),
     ),
+    (
+        4,
+        "repository_version",
+        include_str!("../../migrations/postgres/0004_repository_version.sql"),
+    ),
 ];
 
 impl PgStore {
@@ -77,6 +83,11 @@ async fn bulk_session_start(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx
 
 async fn bulk_session_end(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {
     Ok(())
+}
+
+/// The id list of [`sql::tags_by_id`]: a `bigint[]`.
+fn ids_param(ids: &[i64]) -> &[i64] {
+    ids
 }
 
 impl_store!(PgStore, Postgres);

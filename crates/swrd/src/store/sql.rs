@@ -31,6 +31,8 @@ pub(super) struct Dialect {
     /// them; empty where `BEGIN_WRITE` already does (SQLite's `BEGIN
     /// IMMEDIATE`).
     pub registry_lock: &'static str,
+    /// `id` matching a list bound as `$2` (see each backend's `ids_param`).
+    pub id_in_list: &'static str,
 }
 
 /// Namespace and repository ids of (name, domain, repository); no row means
@@ -38,6 +40,14 @@ pub(super) struct Dialect {
 pub(super) const RESOLVE: &str = "SELECT n.id, r.id FROM namespaces n \
      LEFT JOIN repositories r ON r.namespace_id = n.id AND r.name = $3 \
      WHERE n.name = $1 AND n.domain_id = $2";
+
+/// [`RESOLVE`] plus the repository's change counter (migration 0004).
+pub(super) const RESOLVE_VERSION: &str = "SELECT n.id, r.id, r.version FROM namespaces n \
+     LEFT JOIN repositories r ON r.namespace_id = n.id AND r.name = $3 \
+     WHERE n.name = $1 AND n.domain_id = $2";
+pub(super) const REPOSITORY_VERSION: &str = "SELECT version FROM repositories WHERE id = $1";
+/// What the page index of a repository is built from.
+pub(super) const INDEX_ROWS: &str = "SELECT id, tag, updated FROM tags WHERE repo_id = $1";
 
 /// Columns of [`select_tags`], in the order the row decoder reads them.
 const COLUMNS: &str = "id, tag, image_id, manifest, digest, schema, size, is_trusted, scanned, \
@@ -117,6 +127,14 @@ fn where_clause(d: &Dialect, q: &TagQuery<'_>) -> String {
         Some(_) => format!(" WHERE repo_id = $1 AND {}(tag, $2) > 0", d.contains),
         None => " WHERE repo_id = $1".to_owned(),
     }
+}
+
+/// Full rows of some tags of repository `$1` by id (`$2`, a list).
+pub(super) fn tags_by_id(d: &Dialect) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM tags WHERE repo_id = $1 AND id {}",
+        d.id_in_list
+    )
 }
 
 pub(super) fn count_tags(d: &Dialect, q: &TagQuery<'_>) -> String {
@@ -699,6 +717,87 @@ macro_rules! impl_store {
                     }
                 });
                 Ok(TagStream { total, rx })
+            }
+
+            async fn repository_version(
+                &self,
+                q: &TagQuery<'_>,
+            ) -> Result<RepositoryVersion, StoreError> {
+                let row: Option<(i64, Option<i64>, Option<i64>)> =
+                    sqlx::query_as(sql::RESOLVE_VERSION)
+                        .bind(q.namespace)
+                        .bind(q.domain_id)
+                        .bind(q.repository)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                match row {
+                    None => Err(StoreError::NamespaceNotFound(q.namespace.to_owned())),
+                    Some((_, Some(repo_id), Some(version))) => {
+                        Ok(RepositoryVersion { repo_id, version })
+                    }
+                    Some(_) => Err(StoreError::RepositoryNotFound {
+                        namespace: q.namespace.to_owned(),
+                        repository: q.repository.to_owned(),
+                    }),
+                }
+            }
+
+            async fn index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
+                use futures_util::TryStreamExt as _;
+                use sqlx::Row as _;
+                // One snapshot: the version and the rows agree.
+                let mut tx = self.pool.begin_with(BEGIN_READ).await?;
+                let version: Option<(i64,)> = sqlx::query_as(sql::REPOSITORY_VERSION)
+                    .bind(repo_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some((version,)) = version else {
+                    tx.commit().await?;
+                    return Ok(None);
+                };
+                let mut rows = IndexRows::new(version);
+                {
+                    let mut stream = sqlx::query(sql::INDEX_ROWS).bind(repo_id).fetch(&mut *tx);
+                    while let Some(row) = stream.try_next().await? {
+                        rows.push(row.try_get(0)?, row.try_get::<&str, _>(1)?, row.try_get(2)?)?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(Some(rows))
+            }
+
+            async fn tags_by_id(
+                &self,
+                q: &TagQuery<'_>,
+                at: RepositoryVersion,
+                ids: &[i64],
+            ) -> Result<Option<Vec<TagRecord>>, StoreError> {
+                let mut tx = self.pool.begin_with(BEGIN_READ).await?;
+                let version: Option<(i64,)> = sqlx::query_as(sql::REPOSITORY_VERSION)
+                    .bind(at.repo_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if version != Some((at.version,)) {
+                    tx.commit().await?;
+                    return Ok(None);
+                }
+                let sql = sql::tags_by_id(&DIALECT);
+                let rows = sqlx::query(&sql)
+                    .bind(at.repo_id)
+                    .bind(ids_param(ids))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let owner = Owner {
+                    domain_id: q.domain_id.to_owned(),
+                    namespace: q.namespace.to_owned(),
+                    repository: q.repository.to_owned(),
+                };
+                let records = rows
+                    .iter()
+                    .map(|row| decode(row, at.repo_id, &owner))
+                    .collect::<Result<_, _>>()?;
+                Ok(Some(records))
             }
 
             async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {

@@ -13,8 +13,8 @@ use sqlx::{Executor as _, Sqlite};
 use super::sql::{self, Dialect, STREAM_BUFFER, impl_store};
 use super::time::format_timestamp;
 use super::{
-    Credential, ImportReport, NewTag, Store, StoreError, TagPage, TagQuery, TagRecord, TagStream,
-    token_hash,
+    Credential, ImportReport, IndexRows, NewTag, RepositoryVersion, Store, StoreError, TagPage,
+    TagQuery, TagRecord, TagStream, token_hash,
 };
 use crate::fixtures::Fixture;
 
@@ -35,6 +35,7 @@ const DIALECT: Dialect = Dialect {
     upsert_tag_returning: "RETURNING id, id > $14",
     upsert_tag_binds_max_id: true,
     registry_lock: "",
+    id_in_list: "IN (SELECT value FROM json_each($2))",
     numbered_bulk_params: false,
 };
 
@@ -63,6 +64,11 @@ const MIGRATIONS: &[super::Migration] = &[
         3,
         "token_expiry",
         include_str!("../../migrations/sqlite/0003_token_expiry.sql"),
+    ),
+    (
+        4,
+        "repository_version",
+        include_str!("../../migrations/sqlite/0004_repository_version.sql"),
     ),
 ];
 
@@ -110,6 +116,20 @@ async fn bulk_session_start(conn: &mut PoolConnection<Sqlite>) -> Result<(), sql
 async fn bulk_session_end(conn: &mut PoolConnection<Sqlite>) -> Result<(), sqlx::Error> {
     conn.execute("PRAGMA cache_size = -2000").await?;
     Ok(())
+}
+
+/// The id list of [`sql::tags_by_id`]: SQLite has no array type, so a JSON
+/// array read back with `json_each`.
+fn ids_param(ids: &[i64]) -> String {
+    use std::fmt::Write as _;
+    let mut json = String::with_capacity(ids.len() * 8 + 2);
+    json.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(json, "{sep}{id}");
+    }
+    json.push(']');
+    json
 }
 
 impl_store!(SqliteStore, Sqlite);

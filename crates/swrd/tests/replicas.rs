@@ -1,6 +1,8 @@
 //! Two `swrd serve` processes on one PostgreSQL database, as replicas behind a
 //! load balancer: what is written through one is what the other lists, on the
-//! very next request (no per-process cache, negative or positive).
+//! very next request. swrd does cache pages (`swrd::pages`), so the second
+//! test writes while a replica's cache is warm, on both backends (two
+//! processes can share one SQLite file too).
 //!
 //! Needs `SWRD_TEST_DATABASE_URL`, an admin URL of a PostgreSQL server (a
 //! fresh database is created and dropped); skipped without it, except under
@@ -128,6 +130,104 @@ async fn a_write_through_one_replica_is_listed_by_the_other_on_the_next_request(
     let (range, again) = list(&b_client, "app", None).await;
     assert_eq!(range, "0-4/4", "B after re-importing the update");
     assert_eq!(again, tags, "re-importing the same file");
+}
+
+on_both_backends!(a_warm_page_cache_never_serves_a_page_from_before_a_write);
+
+/// Replica A's page cache is warm (its `/metrics` counts cache hits) each time
+/// another process writes; A's next answer already has the write.
+async fn a_warm_page_cache_never_serves_a_page_from_before_a_write(harness: Harness) {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.yaml");
+    std::fs::write(&seed, SEED).unwrap();
+    let a = Swrd::start(Some(&harness.url), &["--fixtures", seed.to_str().unwrap()]);
+    let a_client = client(&a);
+    let http = reqwest::Client::new();
+    let hits = || async {
+        let metrics = http
+            .get(format!("{}/metrics", a.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("swrd_page_cache_total{outcome=\"hit\"} "))
+            .map_or(0, |n| n.trim().parse::<u64>().unwrap())
+    };
+    for round in 0..6u32 {
+        // Warm: ask until A answers from its cache.
+        let before = hits().await;
+        let mut warm = false;
+        for _ in 0..200 {
+            let (range, _) = list(&a_client, "app", Some((0, 2))).await;
+            assert_eq!(
+                range,
+                format!("0-2/{}", 3 + round),
+                "round {round}, warming"
+            );
+            if hits().await > before {
+                warm = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(warm, "round {round}: A never answered from its page cache");
+
+        // Another process writes: a tag newer than all, and (after the first
+        // round) a change to the tag of the previous round.
+        let file = dir.path().join(format!("round{round}.yaml"));
+        let mut tags = format!(
+            "          - {{tag: n{round}, digest: \"sha256:{}\", size: {round}, updated: \"2030-01-0{}T00:00:00Z\"}}\n",
+            "c".repeat(64),
+            round + 1
+        );
+        if round > 0 {
+            tags.push_str(&format!(
+                "          - {{tag: n{}, digest: \"sha256:{}\", size: 999, updated: \"2030-01-0{}T00:00:00Z\"}}\n",
+                round - 1,
+                "d".repeat(64),
+                round
+            ));
+        }
+        std::fs::write(
+            &file,
+            format!(
+                "domains:\n  - id: \"{DOMAIN}\"\n    name: replicas\n    tokens: [\"{TOKEN}\"]\nnamespaces:\n  - name: team\n    domain: \"{DOMAIN}\"\n    repositories:\n      - name: app\n        tags:\n{tags}"
+            ),
+        )
+        .unwrap();
+        import(&harness.url, &file);
+
+        // A's very next page has it.
+        let (range, page) = list(&a_client, "app", Some((0, 2))).await;
+        assert_eq!(
+            range,
+            format!("0-2/{}", 4 + round),
+            "round {round}: total after the write"
+        );
+        assert_eq!(
+            page[0].tag,
+            format!("n{round}"),
+            "round {round}: the new tag first"
+        );
+        assert_eq!(page[0].size, i64::from(round), "round {round}");
+        if round > 0 {
+            assert_eq!(page[1].tag, format!("n{}", round - 1), "round {round}");
+            assert_eq!(
+                page[1].size, 999,
+                "round {round}: the overwritten tag's new size"
+            );
+        }
+        // And an offset deep into the repository agrees with the total.
+        let (range, _) = list(&a_client, "app", Some((3, 5))).await;
+        assert!(
+            range.ends_with(&format!("/{}", 4 + round)),
+            "round {round}: {range}"
+        );
+    }
 }
 
 fn client(swrd: &Swrd) -> Client {

@@ -75,6 +75,49 @@ impl PgStore {
     }
 }
 
+/// The request path's reads, on sqlx (SQLite runs them inline instead).
+impl PgStore {
+    async fn point_repository_version(
+        &self,
+        q: &TagQuery<'_>,
+    ) -> Result<RepositoryVersion, StoreError> {
+        let row: Option<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(sql::RESOLVE_VERSION)
+            .bind(q.namespace)
+            .bind(q.domain_id)
+            .bind(q.repository)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            None => Err(StoreError::NamespaceNotFound(q.namespace.to_owned())),
+            Some((_, Some(repo_id), Some(version))) => Ok(RepositoryVersion { repo_id, version }),
+            Some(_) => Err(StoreError::RepositoryNotFound {
+                namespace: q.namespace.to_owned(),
+                repository: q.repository.to_owned(),
+            }),
+        }
+    }
+
+    async fn point_domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(sql::TOKEN)
+            .bind(token_hash(token))
+            .bind(crate::store::time::now())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(d,)| d))
+    }
+
+    async fn point_credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as(sql::CREDENTIAL)
+            .bind(access_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(domain_id, secret_key)| Credential {
+            domain_id,
+            secret_key,
+        }))
+    }
+}
+
 /// Bulk load needs no session settings here: one commit per 100,000 rows
 /// makes `synchronous_commit` irrelevant, and the server sizes its own cache.
 async fn bulk_session_start(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {

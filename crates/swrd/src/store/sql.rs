@@ -723,23 +723,7 @@ macro_rules! impl_store {
                 &self,
                 q: &TagQuery<'_>,
             ) -> Result<RepositoryVersion, StoreError> {
-                let row: Option<(i64, Option<i64>, Option<i64>)> =
-                    sqlx::query_as(sql::RESOLVE_VERSION)
-                        .bind(q.namespace)
-                        .bind(q.domain_id)
-                        .bind(q.repository)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                match row {
-                    None => Err(StoreError::NamespaceNotFound(q.namespace.to_owned())),
-                    Some((_, Some(repo_id), Some(version))) => {
-                        Ok(RepositoryVersion { repo_id, version })
-                    }
-                    Some(_) => Err(StoreError::RepositoryNotFound {
-                        namespace: q.namespace.to_owned(),
-                        repository: q.repository.to_owned(),
-                    }),
-                }
+                self.point_repository_version(q).await
             }
 
             async fn index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
@@ -801,23 +785,11 @@ macro_rules! impl_store {
             }
 
             async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
-                let row: Option<(String,)> = sqlx::query_as(sql::TOKEN)
-                    .bind(token_hash(token))
-                    .bind(crate::store::time::now())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(row.map(|(d,)| d))
+                self.point_domain_for_token(token).await
             }
 
             async fn credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
-                let row: Option<(String, String)> = sqlx::query_as(sql::CREDENTIAL)
-                    .bind(access_key)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(row.map(|(domain_id, secret_key)| Credential {
-                    domain_id,
-                    secret_key,
-                }))
+                self.point_credential(access_key).await
             }
 
             async fn import(&self, f: &Fixture) -> Result<ImportReport, StoreError> {

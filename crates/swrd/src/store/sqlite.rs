@@ -1,5 +1,7 @@
 //! SQLite backend: the embedded default, a single file in WAL mode.
 
+mod inline;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +19,14 @@ use super::{
     TagQuery, TagRecord, TagStream, token_hash,
 };
 use crate::fixtures::Fixture;
+use inline::InlineReads;
 
 /// A store in one SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The request path's point reads, off sqlx's worker threads.
+    inline: Arc<InlineReads>,
     /// The directory of an ephemeral (`sqlite::memory:`) database; it is
     /// removed when the last clone of the store is dropped.
     _ephemeral: Option<Arc<tempfile::TempDir>>,
@@ -94,12 +99,52 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(acquire_timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         super::migrate(&pool, MIGRATIONS).await?;
+        let inline = Arc::new(InlineReads::new(options.get_filename().to_owned()));
         Ok(SqliteStore {
             pool,
+            inline,
             _ephemeral: ephemeral,
+        })
+    }
+}
+
+/// The request path's reads: inline (see [`inline`]), same SQL as PostgreSQL.
+impl SqliteStore {
+    async fn point_repository_version(
+        &self,
+        q: &TagQuery<'_>,
+    ) -> Result<RepositoryVersion, StoreError> {
+        let row = self.inline.row(
+            sql::RESOLVE_VERSION,
+            (q.namespace, q.domain_id, q.repository),
+            |r| Ok((r.get::<_, Option<i64>>(1)?, r.get::<_, Option<i64>>(2)?)),
+        )?;
+        match row {
+            None => Err(StoreError::NamespaceNotFound(q.namespace.to_owned())),
+            Some((Some(repo_id), Some(version))) => Ok(RepositoryVersion { repo_id, version }),
+            Some(_) => Err(StoreError::RepositoryNotFound {
+                namespace: q.namespace.to_owned(),
+                repository: q.repository.to_owned(),
+            }),
+        }
+    }
+
+    async fn point_domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+        self.inline
+            .row(sql::TOKEN, (token_hash(token), super::time::now()), |r| {
+                r.get(0)
+            })
+    }
+
+    async fn point_credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
+        self.inline.row(sql::CREDENTIAL, [access_key], |r| {
+            Ok(Credential {
+                domain_id: r.get(0)?,
+                secret_key: r.get(1)?,
+            })
         })
     }
 }

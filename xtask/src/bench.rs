@@ -58,7 +58,7 @@ impl Plan {
                 quick,
                 big: 1_000_000,
                 registry_sizes: vec![10_000, 100_000],
-                duration: "10s",
+                duration: "5s",
                 repeat: 3,
                 connections: 32,
             }

@@ -119,7 +119,7 @@ impl SqliteStore {
     ) -> Result<RepositoryVersion, StoreError> {
         let row = self.inline.row(
             sql::RESOLVE_VERSION,
-            (q.namespace, q.domain_id, q.repository),
+            rusqlite::named_params! {"$1": q.namespace, "$2": q.domain_id, "$3": q.repository},
             |r| Ok((r.get::<_, Option<i64>>(1)?, r.get::<_, Option<i64>>(2)?)),
         )?;
         match row {
@@ -140,12 +140,16 @@ impl SqliteStore {
     }
 
     async fn point_credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
-        self.inline.row(sql::CREDENTIAL, [access_key], |r| {
-            Ok(Credential {
-                domain_id: r.get(0)?,
-                secret_key: r.get(1)?,
-            })
-        })
+        self.inline.row(
+            sql::CREDENTIAL,
+            rusqlite::named_params! {"$1": access_key},
+            |r| {
+                Ok(Credential {
+                    domain_id: r.get(0)?,
+                    secret_key: r.get(1)?,
+                })
+            },
+        )
     }
 }
 

@@ -72,7 +72,9 @@ impl InlineReads {
         result.map_err(inline_error)
     }
 
-    /// One optional row of `sql` with `params`.
+    /// One optional row of `sql` with `params`. Bind by name
+    /// (`named_params! {"$1": …}`): SQLite numbers `$N` parameters in the order
+    /// they first appear in the text, not by N.
     pub(super) fn row<T>(
         &self,
         sql: &str,

@@ -40,6 +40,7 @@
 //!   and are serialised (SQLite's writer lock; a PostgreSQL advisory lock),
 //!   so the order rules hold across replicas; see `crate::registry`.
 
+mod coalesce;
 mod postgres;
 mod sql;
 mod sqlite;

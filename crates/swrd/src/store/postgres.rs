@@ -1,11 +1,13 @@
 //! PostgreSQL backend: shared by any number of stateless swrd replicas.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use super::coalesce::Coalesce;
 use super::sql::{self, Dialect, STREAM_BUFFER, impl_store};
 use super::time::format_timestamp;
 use super::{
@@ -18,6 +20,27 @@ use crate::fixtures::Fixture;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The request path's point reads, shared between concurrent requests
+    /// (see [`Coalesce`]).
+    reads: Arc<PointReads>,
+}
+
+/// Row of [`sql::RESOLVE_VERSION`].
+type VersionRow = Option<(i64, Option<i64>, Option<i64>)>;
+
+#[derive(Debug, Default)]
+struct PointReads {
+    /// By (namespace, domain, repository).
+    versions: Coalesce<(String, String, String), Result<VersionRow, String>>,
+    /// By token hash.
+    tokens: Coalesce<String, Result<Option<String>, String>>,
+    /// By access key.
+    credentials: Coalesce<String, Result<Option<(String, String)>, String>>,
+}
+
+/// A failed shared read, as each of its requests sees it.
+fn shared_error(e: String) -> StoreError {
+    StoreError::Io(std::io::Error::other(e))
 }
 
 const DIALECT: Dialect = Dialect {
@@ -71,22 +94,40 @@ impl PgStore {
             .connect(url)
             .await?;
         super::migrate(&pool, MIGRATIONS).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            reads: Arc::default(),
+        })
     }
 }
 
-/// The request path's reads, on sqlx (SQLite runs them inline instead).
+/// The request path's reads, on sqlx, coalesced (SQLite runs them inline
+/// instead).
 impl PgStore {
     async fn point_repository_version(
         &self,
         q: &TagQuery<'_>,
     ) -> Result<RepositoryVersion, StoreError> {
-        let row: Option<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(sql::RESOLVE_VERSION)
-            .bind(q.namespace)
-            .bind(q.domain_id)
-            .bind(q.repository)
-            .fetch_optional(&self.pool)
-            .await?;
+        let key = (
+            q.namespace.to_owned(),
+            q.domain_id.to_owned(),
+            q.repository.to_owned(),
+        );
+        let (pool, (namespace, domain_id, repository)) = (self.pool.clone(), key.clone());
+        let row = self
+            .reads
+            .versions
+            .read(key, async move {
+                sqlx::query_as(sql::RESOLVE_VERSION)
+                    .bind(namespace)
+                    .bind(domain_id)
+                    .bind(repository)
+                    .fetch_optional(&pool)
+                    .await
+                    .map_err(|e| format!("database error: {e}"))
+            })
+            .await
+            .map_err(shared_error)?;
         match row {
             None => Err(StoreError::NamespaceNotFound(q.namespace.to_owned())),
             Some((_, Some(repo_id), Some(version))) => Ok(RepositoryVersion { repo_id, version }),
@@ -98,19 +139,39 @@ impl PgStore {
     }
 
     async fn point_domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as(sql::TOKEN)
-            .bind(token_hash(token))
-            .bind(crate::store::time::now())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(d,)| d))
+        let hash = token_hash(token);
+        let (pool, key) = (self.pool.clone(), hash.clone());
+        self.reads
+            .tokens
+            .read(key, async move {
+                // The time is taken when the shared query starts: never
+                // earlier than any of its requests arrived.
+                let row: Option<(String,)> = sqlx::query_as(sql::TOKEN)
+                    .bind(hash)
+                    .bind(crate::store::time::now())
+                    .fetch_optional(&pool)
+                    .await
+                    .map_err(|e| format!("database error: {e}"))?;
+                Ok(row.map(|(d,)| d))
+            })
+            .await
+            .map_err(shared_error)
     }
 
     async fn point_credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as(sql::CREDENTIAL)
-            .bind(access_key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let (pool, ak) = (self.pool.clone(), access_key.to_owned());
+        let row = self
+            .reads
+            .credentials
+            .read(access_key.to_owned(), async move {
+                sqlx::query_as(sql::CREDENTIAL)
+                    .bind(ak)
+                    .fetch_optional(&pool)
+                    .await
+                    .map_err(|e| format!("database error: {e}"))
+            })
+            .await
+            .map_err(shared_error)?;
         Ok(row.map(|(domain_id, secret_key)| Credential {
             domain_id,
             secret_key,

@@ -179,6 +179,33 @@ impl PgStore {
     }
 }
 
+/// The page index's read, streamed through sqlx.
+impl PgStore {
+    async fn bulk_index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
+        use futures_util::TryStreamExt as _;
+        use sqlx::Row as _;
+        // One snapshot: the version and the rows agree.
+        let mut tx = self.pool.begin_with(BEGIN_READ).await?;
+        let version: Option<(i64,)> = sqlx::query_as(sql::REPOSITORY_VERSION)
+            .bind(repo_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((version,)) = version else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let mut rows = IndexRows::new(version);
+        {
+            let mut stream = sqlx::query(sql::INDEX_ROWS).bind(repo_id).fetch(&mut *tx);
+            while let Some(row) = stream.try_next().await? {
+                rows.push(row.try_get(0)?, row.try_get::<&str, _>(1)?, row.try_get(2)?)?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(rows))
+    }
+}
+
 /// Bulk load needs no session settings here: one commit per 100,000 rows
 /// makes `synchronous_commit` irrelevant, and the server sizes its own cache.
 async fn bulk_session_start(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {

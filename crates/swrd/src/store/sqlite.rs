@@ -153,6 +153,17 @@ impl SqliteStore {
     }
 }
 
+/// The page index's read: rusqlite on a blocking thread (see
+/// [`InlineReads::index_rows`]).
+impl SqliteStore {
+    async fn bulk_index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
+        let inline = self.inline.clone();
+        tokio::task::spawn_blocking(move || inline.index_rows(repo_id))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?
+    }
+}
+
 /// Bulk load: a large page cache for the index B-trees (1M tags load in
 /// ~7 s instead of ~9 s). Durability stays as it is: with WAL, `synchronous =
 /// OFF` measured no faster.

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 
-use crate::store::StoreError;
+use crate::store::sql;
+use crate::store::{IndexRows, StoreError};
 
 /// Idle connections kept for reuse; more are opened under a burst and closed
 /// after it.
@@ -70,6 +71,36 @@ impl InlineReads {
             }
         }
         result.map_err(inline_error)
+    }
+
+    /// Every tag of `repo_id` for the page index, with the version, in one
+    /// read transaction. Blocking (a million rows take about a second): call
+    /// it from `spawn_blocking`. Without sqlx's per-row hand-off between
+    /// threads this is ~4x faster than the same query through the pool.
+    pub(super) fn index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
+        self.with(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            let version: Option<i64> = tx
+                .prepare_cached(sql::REPOSITORY_VERSION)?
+                .query_row([repo_id], |r| r.get(0))
+                .optional()?;
+            let Some(version) = version else {
+                return Ok(Ok(None));
+            };
+            let mut rows = IndexRows::new(version);
+            let mut stmt = tx.prepare_cached(sql::INDEX_ROWS)?;
+            let mut cursor = stmt.query([repo_id])?;
+            while let Some(row) = cursor.next()? {
+                let name = row.get_ref(1)?.as_str()?;
+                if let Err(e) = rows.push(row.get(0)?, name, row.get(2)?) {
+                    return Ok(Err(e));
+                }
+            }
+            drop(cursor);
+            drop(stmt);
+            tx.commit()?;
+            Ok(Ok(Some(rows)))
+        })?
     }
 
     /// One optional row of `sql` with `params`. Bind by name

@@ -322,6 +322,21 @@ fn write_report(out: &Path, plan: &Plan, results: &[Measured], notes: &[String])
         rows.push(json!({"name": r.name, "rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "ratio": rps / ceiling, "non_2xx": r.non_2xx}));
     }
     md.push('\n');
+    // swrd against Distribution at the same size.
+    for r in results
+        .iter()
+        .filter(|r| r.name.starts_with("distribution: "))
+    {
+        let size = r.name.trim_start_matches("distribution: tags/list, ");
+        let ours = format!("sqlite: 100-tag page, {size}");
+        if let Some(s) = results.iter().find(|s| s.name == ours) {
+            let (theirs, mine) = (Measured::median(&r.rps), Measured::median(&s.rps));
+            md.push_str(&format!(
+                "- at {size}: swrd's 100-tag page answers {:.0}x the requests/s of Distribution's tags/list\n",
+                mine / theirs.max(f64::MIN_POSITIVE)
+            ));
+        }
+    }
     for n in notes {
         md.push_str(&format!("- {n}\n"));
     }

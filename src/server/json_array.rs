@@ -25,9 +25,9 @@ pub enum JsonArray<T> {
     Stream(BoxStream<T>),
     /// Items already serialized, one complete JSON value each (no separators).
     Raw(BoxStream<Bytes>),
-    /// Items already serialized and in memory: the body is one buffer with a
-    /// `Content-Length`, no chunking.
-    Values(Vec<Bytes>),
+    /// The whole array already serialized (`[`, the items, `]`): sent as it
+    /// is, with a `Content-Length`.
+    Encoded(Bytes),
 }
 
 /// Items that are ready together are written as one chunk of about this size.
@@ -52,7 +52,7 @@ impl<T> JsonArray<T> {
     pub fn as_items(&self) -> Option<&[T]> {
         match self {
             Self::Items(items) => Some(items),
-            Self::Stream(_) | Self::Raw(_) | Self::Values(_) => None,
+            Self::Stream(_) | Self::Raw(_) | Self::Encoded(_) => None,
         }
     }
 }
@@ -69,19 +69,7 @@ impl<T: serde::Serialize + Send + 'static> JsonArray<T> {
                 }
                 Ok(out)
             }))),
-            Self::Values(values) => {
-                let len = values.iter().map(|v| v.len() + 1).sum::<usize>() + 1;
-                let mut out = Vec::with_capacity(len.max(2));
-                out.push(b'[');
-                for (i, value) in values.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend_from_slice(value);
-                }
-                out.push(b']');
-                Ok(Body::from(out))
-            }
+            Self::Encoded(body) => Ok(Body::from(body)),
             Self::Raw(values) => {
                 Ok(framed(values.ready_chunks(BATCH).map(|batch| {
                     batch.into_iter().collect::<Result<Vec<_>, _>>()
@@ -124,7 +112,7 @@ impl<T: fmt::Debug> fmt::Debug for JsonArray<T> {
             Self::Items(items) => f.debug_tuple("Items").field(items).finish(),
             Self::Stream(_) => f.write_str("Stream(..)"),
             Self::Raw(_) => f.write_str("Raw(..)"),
-            Self::Values(values) => write!(f, "Values({} items)", values.len()),
+            Self::Encoded(body) => write!(f, "Encoded({} bytes)", body.len()),
         }
     }
 }

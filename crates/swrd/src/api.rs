@@ -163,10 +163,10 @@ impl<S: Store> Api for SwrdApi<S> {
                         {
                             let content_range = ContentRange {
                                 offset: page.offset(),
-                                count: cached.tags.len() as u64,
+                                count: cached.count,
                                 total: cached.total,
                             };
-                            return Ok((JsonArray::Values(cached.tags), content_range));
+                            return Ok((JsonArray::Encoded(cached.body), content_range));
                         }
                         pages.refresh(store.clone(), at);
                     }

@@ -18,7 +18,8 @@
 //! rebuild.
 //!
 //! Memory is bounded: indexes by [`INDEX_BUDGET`] (least recently used go
-//! first; ~40 bytes per tag), serialized tags by [`FRAGMENT_BUDGET`].
+//! first; ~40 bytes per tag), serialized tags by [`FRAGMENT_BUDGET`], whole
+//! page bodies by [`BODY_BUDGET`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -222,6 +223,7 @@ pub struct PageCache {
     /// not rebuilt until they change.
     too_large: Mutex<HashMap<i64, i64>>,
     fragments: quick_cache::sync::Cache<FragmentKey, Bytes, ByLength>,
+    bodies: quick_cache::sync::Cache<PageKey, CachedPage, PageWeight>,
     index_budget: usize,
     epoch: Instant,
 }
@@ -241,13 +243,32 @@ impl Default for PageCache {
 }
 
 /// One page served from the cache.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CachedPage {
     /// Matching tags, ignoring the page.
     pub total: u64,
-    /// The page's tags as JSON objects, in order.
-    pub tags: Vec<Bytes>,
+    /// Tags on the page.
+    pub count: u64,
+    /// The page: a JSON array of `ShowReposTagResp` objects.
+    pub body: Bytes,
 }
+
+/// A whole page: repository, version, order, filter, offset, limit.
+type PageKey = (i64, i64, Order, Option<Box<str>>, u64, u32);
+
+/// Weighs a cached page by its body.
+#[derive(Debug, Clone, Copy)]
+struct PageWeight;
+
+impl quick_cache::Weighter<PageKey, CachedPage> for PageWeight {
+    fn weight(&self, _: &PageKey, page: &CachedPage) -> u64 {
+        page.body.len() as u64 + 64
+    }
+}
+
+/// Default memory for whole page bodies: the pages asked for again and
+/// again (a dashboard's first page) cost one lookup and no copy.
+pub const BODY_BUDGET: u64 = 16 << 20;
 
 impl PageCache {
     /// A cache holding at most `index_budget` bytes of indexes and
@@ -261,6 +282,11 @@ impl PageCache {
                 (fragment_budget / 512).max(16) as usize,
                 fragment_budget,
                 ByLength,
+            ),
+            bodies: quick_cache::sync::Cache::with_weighter(
+                (BODY_BUDGET / 16_384) as usize,
+                BODY_BUDGET,
+                PageWeight,
             ),
             index_budget,
             epoch: Instant::now(),
@@ -289,6 +315,19 @@ impl PageCache {
         at: RepositoryVersion,
         page: Page,
     ) -> Result<Option<CachedPage>, StoreError> {
+        // Keyed by version: a body cached at this version is this page.
+        let key: PageKey = (
+            at.repo_id,
+            at.version,
+            q.order,
+            q.tag_contains.map(Box::from),
+            page.offset(),
+            page.limit(),
+        );
+        if let Some(cached) = self.bodies.get(&key) {
+            metrics::counter!("swrd_page_cache_total", "outcome" => "hit").increment(1);
+            return Ok(Some(cached));
+        }
         let Some(index) = self.current(at) else {
             metrics::counter!("swrd_page_cache_total", "outcome" => "miss").increment(1);
             return Ok(None);
@@ -336,10 +375,22 @@ impl PageCache {
             return Ok(None);
         };
         metrics::counter!("swrd_page_cache_total", "outcome" => "hit").increment(1);
-        Ok(Some(CachedPage {
+        let mut body = Vec::with_capacity(tags.iter().map(|t| t.len() + 1).sum::<usize>() + 2);
+        body.push(b'[');
+        for (i, tag) in tags.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(tag);
+        }
+        body.push(b']');
+        let cached = CachedPage {
             total: selection.total,
-            tags,
-        }))
+            count: tags.len() as u64,
+            body: Bytes::from(body),
+        };
+        self.bodies.insert(key, cached.clone());
+        Ok(Some(cached))
     }
 
     /// Builds the index of `at.repo_id` in the background unless a build is

@@ -94,11 +94,6 @@ impl RepoIndex {
         }
     }
 
-    /// The repository and version this index is at.
-    pub fn at(&self) -> RepositoryVersion {
-        self.at
-    }
-
     /// Heap bytes held.
     pub fn bytes(&self) -> usize {
         self.ids.capacity() * 8

@@ -1600,14 +1600,7 @@ async fn serve_flags_wire_the_feed() {
     )
     .await;
     wait("after").await;
-    let metrics = http
-        .get(format!("{}/metrics", swrd.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = common::metrics(&swrd.base).await;
     assert!(
         metrics.contains("swrd_registry_events_total{outcome=\"rejected\"} 1"),
         "{metrics}"

@@ -142,17 +142,9 @@ async fn a_warm_page_cache_never_serves_a_page_from_before_a_write(harness: Harn
     std::fs::write(&seed, SEED).unwrap();
     let a = Swrd::start(Some(&harness.url), &["--fixtures", seed.to_str().unwrap()]);
     let a_client = client(&a);
-    let http = reqwest::Client::new();
     let hits = || async {
-        let metrics = http
-            .get(format!("{}/metrics", a.base))
-            .send()
+        common::metrics(&a.base)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        metrics
             .lines()
             .find_map(|l| l.strip_prefix("swrd_page_cache_total{outcome=\"hit\"} "))
             .map_or(0, |n| n.trim().parse::<u64>().unwrap())

@@ -38,6 +38,11 @@ struct PointReads {
     credentials: Coalesce<String, Result<Option<(String, String)>, String>>,
 }
 
+/// A database error as a shared read keeps it (`sqlx::Error` is not `Clone`).
+fn shareable(e: sqlx::Error) -> String {
+    format!("database error: {e}")
+}
+
 /// A failed shared read, as each of its requests sees it.
 fn shared_error(e: String) -> StoreError {
     StoreError::Io(std::io::Error::other(e))
@@ -124,7 +129,7 @@ impl PgStore {
                     .bind(repository)
                     .fetch_optional(&pool)
                     .await
-                    .map_err(|e| format!("database error: {e}"))
+                    .map_err(shareable)
             })
             .await
             .map_err(shared_error)?;
@@ -151,7 +156,7 @@ impl PgStore {
                     .bind(crate::store::time::now())
                     .fetch_optional(&pool)
                     .await
-                    .map_err(|e| format!("database error: {e}"))?;
+                    .map_err(shareable)?;
                 Ok(row.map(|(d,)| d))
             })
             .await
@@ -168,7 +173,7 @@ impl PgStore {
                     .bind(ak)
                     .fetch_optional(&pool)
                     .await
-                    .map_err(|e| format!("database error: {e}"))
+                    .map_err(shareable)
             })
             .await
             .map_err(shared_error)?;

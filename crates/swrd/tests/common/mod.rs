@@ -33,6 +33,16 @@ pub fn external(var: &str, what: &str) -> Option<String> {
     }
 }
 
+/// The Prometheus text of a running swrd's `/metrics`.
+pub async fn metrics(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// A free TCP port on 127.0.0.1 (free when asked; the caller binds it right
 /// after, for a child process that needs its port up front).
 pub fn free_port() -> u16 {

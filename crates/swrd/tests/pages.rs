@@ -102,7 +102,15 @@ async fn cached_pages_equal_sql_pages(h: Harness) {
                 q.order = order;
                 q.tag_contains = contains;
                 q.page = Some(page);
-                let (_, got) = cached(&pages, &store, &q, page).await;
+                let (at, got) = cached(&pages, &store, &q, page).await;
+                // Asked again: the whole-body cache answers, with the same page.
+                let again = pages
+                    .page(&*store, &registry(), &q, at, page)
+                    .await
+                    .unwrap()
+                    .expect("a page just served is cached");
+                assert_eq!(again.body, got.body);
+                assert_eq!((again.total, again.count), (got.total, got.count));
                 let got_values: Vec<serde_json::Value> = serde_json::from_slice(&got.body).unwrap();
                 assert_eq!(got.count as usize, got_values.len());
                 let (total, want) = sql_page(&store, &q).await;

@@ -9,7 +9,11 @@
 pub use swr_filter;
 
 mod content_range;
+pub mod names;
 pub mod time;
+
+#[cfg(feature = "fixture")]
+pub mod fixture;
 pub use content_range::{ContentRange, ContentRangeError};
 
 #[cfg(feature = "client")]
@@ -89,8 +93,20 @@ pub mod client {
 #[cfg(feature = "server")]
 pub mod server {
     include!(concat!(env!("OUT_DIR"), "/server.rs"));
+    /// The axum this router is built on: use it (`swr_api::server::axum`) to
+    /// serve or compose the router without matching its version by hand.
+    pub use axum;
+    #[cfg(feature = "docs")]
+    mod docs;
     pub mod json_array;
+    pub mod memory;
+    pub mod paging;
+    mod query;
     pub mod rules;
     pub mod signing;
     pub mod support;
+    #[cfg(feature = "docs")]
+    pub use docs::{spec_routes, spec_routes_with};
+    pub use query::ListQuery;
+    pub use support::Rejection;
 }

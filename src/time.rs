@@ -35,6 +35,30 @@ pub fn format_rfc3339(secs: i64) -> Option<String> {
     t.format(UTC_SECONDS).ok()
 }
 
+/// Smallest and largest accepted instants: 0001-01-01T00:00:00Z and
+/// 9999-12-31T23:59:59Z, so that every stored time formats as a 4-digit year.
+pub const MIN_TIMESTAMP: i64 = -62_135_596_800;
+/// See [`MIN_TIMESTAMP`].
+pub const MAX_TIMESTAMP: i64 = 253_402_300_799;
+
+/// Parses an RFC 3339 date-time (`2018-07-06T06:18:55Z`,
+/// `2018-07-06T14:18:55.123+08:00`, ...) into Unix seconds, UTC, within
+/// [`MIN_TIMESTAMP`]..=[`MAX_TIMESTAMP`].
+///
+/// Any offset is accepted and normalised to UTC; a fraction is truncated
+/// (the API shows whole seconds). Returns `None` for anything else,
+/// including impossible dates (`2023-02-29`) and leap second `:60`.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    parse_rfc3339(s).filter(|secs| (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(secs))
+}
+
+/// Unix seconds as the API's `YYYY-MM-DDTHH:MM:SSZ`, clamped to years
+/// 1..=9999.
+pub fn format_timestamp(secs: i64) -> String {
+    let secs = secs.clamp(MIN_TIMESTAMP, MAX_TIMESTAMP);
+    format_rfc3339(secs).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
+}
+
 /// `X-Sdk-Date` for a time: `YYYYMMDDTHHMMSSZ`, UTC.
 pub fn format_sdk_date(at: SystemTime) -> String {
     OffsetDateTime::from(at)

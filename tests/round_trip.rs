@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use swr_api::ContentRange;
 use swr_api::client::{Client, Error};
+use swr_api::server::paging::paginate;
 use swr_api::server::support::{Credentials, Rejection};
 use swr_api::server::{Api, ListRepositoryTagsRequest, ListRepositoryTagsResponse, router};
 use swr_api::swr_filter::{OrderColumn, OrderType, TagFilter};
-use swr_api::types::{ErrorDetail, ErrorResponse, ShowReposTagResp};
+use swr_api::types::{ErrorResponse, ShowReposTagResp};
 
 /// 25 tags `t00`..`t24`; `updated` grows with the number, so `updated_at desc`
 /// is `t24` first.
@@ -40,18 +41,6 @@ fn tag(i: i64) -> ShowReposTagResp {
     }
 }
 
-fn error(code: &str, msg: &str) -> ErrorResponse {
-    ErrorResponse {
-        error_code: code.into(),
-        error_msg: msg.into(),
-        errors: vec![ErrorDetail {
-            error_code: code.into(),
-            error_message: msg.into(),
-            detail: Some(String::new()),
-        }],
-    }
-}
-
 impl Api for InMemory {
     /// Only the token `good` gets in; nobody in particular.
     type Principal = ();
@@ -69,62 +58,19 @@ impl Api for InMemory {
     async fn list_repository_tags(
         &self,
         req: ListRepositoryTagsRequest<()>,
-    ) -> ListRepositoryTagsResponse {
-        let x_request_id = req.request_id.clone();
+    ) -> Result<ListRepositoryTagsResponse, Rejection> {
         match req.path.repository.as_str() {
-            "missing" => {
-                return ListRepositoryTagsResponse::NotFound {
-                    body: error("SVCSTG.SWR.4040010", "Repository not found"),
-                    x_request_id,
-                };
-            }
-            "boom" => {
-                return ListRepositoryTagsResponse::InternalServerError {
-                    body: error("SVCSTG.SWR.5000063", "Failed to obtain the tag list"),
-                    x_request_id,
-                };
-            }
+            "missing" => return Err(Rejection::not_found_repository("group", "missing")),
+            "boom" => return Err(Rejection::internal()),
             _ => {}
         }
-        // The router has merged every query form into `filter`.
-        let filter = req.query.filter.unwrap_or_default();
-        let mut tags: Vec<ShowReposTagResp> = (0..25).map(tag).collect();
-        if let Some(needle) = &filter.tag {
-            tags.retain(|t| t.tag.contains(needle.as_str()));
-        }
-        if let Some(order) = filter.order {
-            if order.column == OrderColumn::Tag {
-                tags.sort_by(|a, b| a.tag.cmp(&b.tag));
-            }
-            if order.direction == OrderType::Desc {
-                tags.reverse();
-            }
-        } else {
-            tags.reverse();
-        }
-        let total = tags.len() as u64;
-        let (offset, body): (u64, Vec<ShowReposTagResp>) = match filter.page {
-            Some(p) => {
-                let start = p.offset().min(total) as usize;
-                (
-                    p.offset(),
-                    tags.into_iter()
-                        .skip(start)
-                        .take(p.limit() as usize)
-                        .collect(),
-                )
-            }
-            None => (0, tags),
-        };
-        ListRepositoryTagsResponse::Ok {
-            content_range: ContentRange {
-                offset,
-                count: body.len() as u64,
-                total,
-            },
-            body: body.into(),
-            x_request_id,
-        }
+        // The router has merged every query form into one `ListQuery`.
+        let tags: Vec<ShowReposTagResp> = (0..25).map(tag).collect();
+        let page = paginate(&tags, &req.query);
+        Ok(ListRepositoryTagsResponse::Ok {
+            content_range: page.content_range,
+            body: page.items.into_iter().cloned().collect::<Vec<_>>().into(),
+        })
     }
 }
 

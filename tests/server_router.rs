@@ -15,7 +15,9 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use serde_json::Value;
 use swr_api::ContentRange;
 use swr_api::server::support::{Credentials, Rejection};
-use swr_api::server::{Api, ListRepositoryTagsRequest, ListRepositoryTagsResponse, router};
+use swr_api::server::{
+    Api, ListQuery, ListRepositoryTagsRequest, ListRepositoryTagsResponse, router,
+};
 use swr_api::swr_filter::TagFilter;
 use tower::ServiceExt;
 
@@ -62,17 +64,21 @@ impl Api for Recorder {
     async fn list_repository_tags(
         &self,
         request: ListRepositoryTagsRequest<Credentials>,
-    ) -> ListRepositoryTagsResponse {
-        let x_request_id = request.request_id.clone();
+    ) -> Result<ListRepositoryTagsResponse, Rejection> {
+        let namespace = request.path.namespace.clone();
         self.seen.lock().unwrap().push(request);
-        ListRepositoryTagsResponse::Ok {
-            body: Vec::new().into(),
-            content_range: ContentRange {
-                offset: 0,
-                count: 0,
-                total: 0,
-            },
-            x_request_id,
+        match namespace.as_str() {
+            // An implementation bug: a status the spec does not document.
+            "teapot" => Err(Rejection::new(StatusCode::IM_A_TEAPOT, "X", "teapot")),
+            "ghost" => Err(Rejection::not_found_namespace("ghost")),
+            _ => Ok(ListRepositoryTagsResponse::Ok {
+                body: Vec::new().into(),
+                content_range: ContentRange {
+                    offset: 0,
+                    count: 0,
+                    total: 0,
+                },
+            }),
         }
     }
 }
@@ -157,8 +163,9 @@ async fn send(method: &str, uri: &str, headers: &[(&str, &str)]) -> Answer {
     }
 }
 
-fn filter(s: &str) -> Option<TagFilter> {
-    Some(s.parse().unwrap())
+/// The query the implementation should see for this `filter` value.
+fn filter(s: &str) -> ListQuery {
+    ListQuery::from(s.parse::<TagFilter>().unwrap())
 }
 
 #[tokio::test]
@@ -173,18 +180,21 @@ async fn separate_params_reach_the_implementation_as_one_filter() {
     assert_eq!(req.path.namespace, "group");
     assert_eq!(req.path.repository, "busybox");
     assert_eq!(
-        req.query.filter,
+        req.query,
         filter("offset::0|limit::10|order_column::tag|order_type::asc|tag::v1")
     );
-    assert_eq!((req.query.offset, req.query.limit), (None, None));
-    assert_eq!(req.query.tag, None);
     assert_eq!(req.principal, Credentials::Token("tok".into()));
 }
 
 #[tokio::test]
 async fn no_query_means_no_filter() {
     let req = get(TAGS, &[]).await.ok();
-    assert_eq!(req.query.filter, None);
+    // Nothing sent: the whole list, in the documented default order.
+    assert_eq!(req.query, ListQuery::default());
+    assert_eq!(
+        req.query.to_filter().to_string(),
+        "order_column::updated_at|order_type::desc"
+    );
 }
 
 #[tokio::test]
@@ -192,13 +202,13 @@ async fn a_pair_may_be_split_between_filter_and_a_param() {
     let req = get(&format!("{TAGS}?filter=offset%3A%3A20&limit=10"), &[])
         .await
         .ok();
-    assert_eq!(req.query.filter, filter("offset::20|limit::10"));
+    assert_eq!(req.query, filter("offset::20|limit::10"));
 }
 
 #[tokio::test]
 async fn unknown_query_params_are_ignored() {
     let req = get(&format!("{TAGS}?cachebuster=1&tag=v1"), &[]).await.ok();
-    assert_eq!(req.query.filter, filter("tag::v1"));
+    assert_eq!(req.query, filter("tag::v1"));
 }
 
 #[tokio::test]
@@ -269,7 +279,7 @@ async fn limit_bounds() {
             .assert_rejected(StatusCode::BAD_REQUEST, "SVCSTG.SWR.4000056", message);
     }
     let req = get(&format!("{TAGS}?offset=0&limit=1000"), &[]).await.ok();
-    assert_eq!(req.query.filter, filter("offset::0|limit::1000"));
+    assert_eq!(req.query, filter("offset::0|limit::1000"));
 }
 
 #[tokio::test]
@@ -327,7 +337,7 @@ async fn filter_and_param_must_agree() {
     )
     .await
     .ok();
-    assert_eq!(req.query.filter, filter("offset::0|limit::10"));
+    assert_eq!(req.query, filter("offset::0|limit::10"));
 }
 
 #[tokio::test]
@@ -492,8 +502,8 @@ async fn an_sdk_signature_is_extracted_for_verification() {
         panic!("expected a signature, got {:?}", req.principal);
     };
     assert_eq!(signed.access_key, "FAKEAK");
-    assert!(signed.verify("FAKESK"));
-    assert!(!signed.verify("OTHER"));
+    assert!(signed.signature_matches("FAKESK"));
+    assert!(!signed.signature_matches("OTHER"));
 }
 
 #[tokio::test]
@@ -529,4 +539,26 @@ async fn unknown_routes_and_methods_get_json_errors() {
     let a = send("POST", TAGS, &[("X-Auth-Token", "tok")]).await;
     assert!(a.headers["allow"].to_str().unwrap().contains("GET"));
     a.assert_rejected(StatusCode::METHOD_NOT_ALLOWED, "SVCSTG.SWR.4000014", "POST");
+}
+
+#[tokio::test]
+async fn the_router_sets_x_request_id_on_answers_and_errors() {
+    let ok = get(TAGS, &[("x-request-id", "my-id-1")]).await;
+    assert_eq!(ok.headers["x-request-id"], "my-id-1");
+    let missing = get(
+        "/v2/manage/namespaces/ghost/repos/busybox/tags",
+        &[("x-request-id", "my-id-2")],
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.code(), "SVCSTG.SWR.4040058");
+    assert_eq!(missing.headers["x-request-id"], "my-id-2");
+}
+
+#[tokio::test]
+async fn an_undocumented_status_from_the_implementation_is_a_500() {
+    let a = get("/v2/manage/namespaces/teapot/repos/busybox/tags", &[]).await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
+    assert_eq!(a.code(), "SVCSTG.SWR.5000063");
+    assert!(a.headers.contains_key("x-request-id"));
 }

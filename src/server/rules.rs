@@ -1,13 +1,14 @@
-//! Cross-parameter query rules, one hook per operation that needs one.
+//! Query rules hooks: one per operation whose query is more than its
+//! parameters one by one.
 //!
 //! The generated router calls a hook with the operation's raw query
 //! parameters ([`Params`]: declared names only, percent-decoded, each at most
-//! once) **before** it parses them into the typed `{Op}Query`. A hook may
-//! reject the request or rewrite the parameters; the typed parse then runs on
-//! what it leaves. Hooks are registered by operationId in the generator's
-//! `ServerOptions::query_rules` (see `swr-codegen`).
+//! once), and the hook returns the query the implementation sees: the
+//! operation's `{Op}Query` is an alias of its return type. Hooks are
+//! registered by operationId in the generator's `ServerOptions::query_rules`
+//! (see `swr-codegen`).
 //!
-//! Why before, not after, the typed parse: `filter=offset::20&limit=10` is a
+//! Why raw strings, not typed fields: `filter=offset::20&limit=10` is a
 //! complete page split across both forms, but `filter` alone (`offset::20`) is
 //! half a pair and does not parse as a [`TagFilter`]. Merging has to see the
 //! raw strings, which is also what [`RawQuery`] takes so that every error
@@ -15,18 +16,15 @@
 
 use swr_filter::{Key, RawQuery, TagFilter};
 
+use super::ListQuery;
 use super::support::{ParamError, Params, Rejection};
 
 /// `list_repository_tags`: merges the separate `offset`, `limit`,
-/// `order_column`, `order_type` and `tag` parameters into `filter` with
-/// [`RawQuery::merge`] (the same key twice with different values, half a pair,
-/// a bad value: a 400 with `swr-filter`'s code and message).
-///
-/// Afterwards `filter` holds the one effective query in canonical form (absent
-/// when nothing was sent) and the separate parameters are removed, so in the
-/// typed `ListRepositoryTagsQuery` the implementation reads `query.filter`
-/// only; the separate fields are always `None`.
-pub fn list_repository_tags(query: &mut Params) -> Result<(), Rejection> {
+/// `order_column`, `order_type` and `tag` parameters with `filter`
+/// ([`RawQuery::merge`]: the same key twice with different values, half a
+/// pair, a bad value: a 400 with `swr-filter`'s code and message) into one
+/// [`ListQuery`], defaults applied.
+pub fn list_repository_tags(query: &Params) -> Result<ListQuery, Rejection> {
     let merged: TagFilter = RawQuery {
         offset: query.get(Key::Offset.as_str()),
         limit: query.get(Key::Limit.as_str()),
@@ -45,23 +43,14 @@ pub fn list_repository_tags(query: &mut Params) -> Result<(), Rejection> {
             ParamError::message(&e, e.parameter(), raw),
         )
     })?;
-    for key in Key::ALL {
-        query.remove(key.as_str());
-    }
-    if merged.is_empty() {
-        query.remove("filter");
-    } else {
-        query.set("filter", merged.to_string());
-    }
-    Ok(())
+    Ok(ListQuery::from(merged))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::support::Location;
 
-    fn run(query: &str) -> Result<Params, Rejection> {
+    fn run(query: &str) -> Result<ListQuery, Rejection> {
         let declared = [
             "offset",
             "limit",
@@ -71,31 +60,29 @@ mod tests {
             "filter",
         ]
         .map(|n| (n, "SVCSTG.SWR.4000014"));
-        let mut params = Params::from_query(Some(query), &declared)?;
-        list_repository_tags(&mut params)?;
-        Ok(params)
+        let params = Params::from_query(Some(query), &declared)?;
+        list_repository_tags(&params)
     }
 
     #[test]
     fn separate_params_fold_into_filter() {
         let p = run("limit=10&offset=0&order_column=tag&order_type=asc&tag=v1").unwrap();
         assert_eq!(
-            p.get("filter"),
-            Some("offset::0|limit::10|order_column::tag|order_type::asc|tag::v1")
+            p.to_filter().to_string(),
+            "offset::0|limit::10|order_column::tag|order_type::asc|tag::v1"
         );
-        assert_eq!(p.get("limit"), None);
-        assert_eq!(p.location(), Location::Query);
     }
 
     #[test]
     fn a_pair_may_be_split_across_forms() {
         let p = run("filter=offset%3A%3A20&limit=10").unwrap();
-        assert_eq!(p.get("filter"), Some("offset::20|limit::10"));
+        let page = p.page.unwrap();
+        assert_eq!((page.offset(), page.limit()), (20, 10));
     }
 
     #[test]
-    fn nothing_sent_leaves_no_filter() {
-        assert_eq!(run("").unwrap().get("filter"), None);
+    fn nothing_sent_is_the_default_query() {
+        assert_eq!(run("").unwrap(), ListQuery::default());
     }
 
     #[test]

@@ -310,10 +310,47 @@ fn error_codes(spec: &Value) -> Vec<Problem> {
             ));
         }
     }
+    // What the named constructors implementers and swrd call answer with.
+    use swr_api::server::Rejection;
+    for (at, rejection) in [
+        (
+            "Rejection::not_found_namespace",
+            Rejection::not_found_namespace("ns"),
+        ),
+        (
+            "Rejection::not_found_repository",
+            Rejection::not_found_repository("ns", "repo"),
+        ),
+        (
+            "Rejection::invalid_parameter",
+            Rejection::invalid_parameter("limit", "bad"),
+        ),
+        (
+            "Rejection::unauthenticated",
+            Rejection::unauthenticated("why"),
+        ),
+        ("Rejection::bad_signature", Rejection::bad_signature()),
+        ("Rejection::internal", Rejection::internal()),
+    ] {
+        let status = rejection.status.as_str().to_owned();
+        if !documented(&status).contains(rejection.code) {
+            out.push(problem(
+                Kind::MirrorMismatch,
+                format!("swr_api::server::{at}"),
+                format!(
+                    "answers {status} with {}, which the spec's {status} response does not list \
+                     in x-swr-error-codes",
+                    rejection.code
+                ),
+            ));
+        }
+    }
     for (class, status) in [
         ("bad_request", "400"),
         ("unauthorized", "401"),
         ("not_found", "404"),
+        ("not_found_namespace", "404"),
+        ("not_found_repository", "404"),
         ("internal", "500"),
     ] {
         match spec["x-error-codes"][class].as_str() {

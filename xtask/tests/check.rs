@@ -177,6 +177,31 @@ fn an_error_code_undocumented() {
 }
 
 #[test]
+fn a_not_found_code_changed() {
+    // The spec moves the namespace 404 to another code: the generated
+    // constant follows, and the constructor swrd and implementers call is
+    // then named as answering an undocumented code until the 404 lists it.
+    let problems = check_mutated(|s| {
+        s["x-error-codes"]["not_found_namespace"] = json!("SVCSTG.SWR.4041061");
+    });
+    assert!(
+        problems.iter().any(|p| p.kind == Kind::MirrorMismatch
+            && p.at.contains("x-error-codes.not_found_namespace")),
+        "{problems:?}"
+    );
+    let problems = check_mutated(|s| {
+        op(s)["responses"]["404"]["x-swr-error-codes"] = json!(["SVCSTG.SWR.4040083"]);
+    });
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.kind == Kind::MirrorMismatch
+                && p.at.contains("Rejection::not_found_repository")),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn a_lint_rule_broken() {
     let problems = check_mutated(|s| {
         op(s)["operationId"] = json!("ListRepositoryTags");

@@ -10,6 +10,10 @@ pub mod error_codes {
     pub const METHOD_NOT_ALLOWED: &str = "SVCSTG.SWR.4000014";
     /// `x-error-codes.not_found`.
     pub const NOT_FOUND: &str = "SVCSTG.SWR.4040083";
+    /// `x-error-codes.not_found_namespace`.
+    pub const NOT_FOUND_NAMESPACE: &str = "SVCSTG.SWR.4040058";
+    /// `x-error-codes.not_found_repository`.
+    pub const NOT_FOUND_REPOSITORY: &str = "SVCSTG.SWR.4040010";
     /// `x-error-codes.unauthorized`.
     pub const UNAUTHORIZED: &str = "SVCSTG.SWR.4010000";
 }
@@ -29,13 +33,8 @@ static LIST_REPOSITORY_TAGS_PATH_REPOSITORY_PATTERN: ::std::sync::LazyLock<
         )
         .expect("the pattern was checked when the server was generated")
 });
-/// `tag`'s pattern, compiled once.
-static LIST_REPOSITORY_TAGS_QUERY_TAG_PATTERN: ::std::sync::LazyLock<
-    crate::server::support::Regex,
-> = ::std::sync::LazyLock::new(|| {
-    crate::server::support::Regex::new("^[A-Za-z0-9_.-]{1,128}$")
-        .expect("the pattern was checked when the server was generated")
-});
+/// Query parameters of [`Api::list_repository_tags`], as the query rules hook `crate::server::rules::list_repository_tags` returns them from the raw parameters (see [`crate::server::ListQuery`]).
+pub type ListRepositoryTagsQuery = crate::server::ListQuery;
 /// Path parameters of [`Api::list_repository_tags`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListRepositoryTagsPath {
@@ -102,158 +101,6 @@ impl ListRepositoryTagsPath {
                     )?;
                     ::std::borrow::ToOwned::to_owned(raw)
                 }
-            },
-        })
-    }
-}
-/// Query parameters of [`Api::list_repository_tags`].
-///
-/// The raw parameters first go through the query rules hook `crate::server::rules::list_repository_tags`, which may reject the request or rewrite them; see its documentation for which fields are then set.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListRepositoryTagsQuery {
-    /// `offset`: Start index (0-based) of the page. Must be sent together with `limit`.
-    ///
-    /// Typed `integer` here although the public docs call it a String: a query
-    /// string carries text either way, and the official SDKs send the decimal
-    /// digits (`offset=0`), which is exactly what an integer serializes to.
-    /// Typing it as an integer lets clients and servers check it: base-10
-    /// digits only, 0 to 9223372036854775807 (int64). Anything else (letters,
-    /// `-1`, `1e3`, 10^23) is a 400 naming `offset`.
-    pub offset: ::std::option::Option<u64>,
-    /// `limit`: Number of records on the page, 1 to 1000. Must be sent together with
-    /// `offset`. Typed `integer` for the same reason as `offset` (the docs say
-    /// String; the SDKs send the digits). Outside 1..=1000, or not base-10
-    /// digits: 400 `SVCSTG.SWR.4000056` naming `limit`.
-    pub limit: ::std::option::Option<u32>,
-    /// `order_column`: Column to sort by: `updated_at` (update time) or `tag` (tag name, by
-    /// byte order, the same on every backend). Must be sent together with
-    /// `order_type`. Default order: `updated_at` descending.
-    pub order_column: ::std::option::Option<::swr_filter::OrderColumn>,
-    /// `order_type`: Sort direction: `desc` or `asc`. Must be sent together with
-    /// `order_column`. Ties are broken by record `id` in the same direction
-    /// (so the default `updated_at desc` breaks ties by `id desc`), which keeps
-    /// pages stable and makes `asc` the exact reverse of `desc`.
-    pub order_type: ::std::option::Option<::swr_filter::OrderType>,
-    /// `tag`: Only tags whose name contains this text (case-sensitive substring
-    /// match; the v2 docs only say "image tag name", the v3 API documents fuzzy
-    /// matching). 1 to 128 tag characters (`A-Z a-z 0-9 _ . -`).
-    pub tag: ::std::option::Option<::std::string::String>,
-    /// `filter`: The other query form: `key::value` parts joined by `|`, keys `offset`,
-    /// `limit`, `order_column`, `order_type` and `tag` in any order, each at
-    /// most once, with the same meaning, pair rules and bounds as the separate
-    /// parameters. Unknown keys, duplicate keys, empty values and parts
-    /// without `::` are a 400 naming the key. Remember to percent-encode `|`
-    /// (`%7C`) and `:` (`%3A`) in URLs.
-    pub filter: ::std::option::Option<::swr_filter::TagFilter>,
-}
-impl ListRepositoryTagsQuery {
-    /// Validates and converts the raw values; the first failure is the
-    /// rejection.
-    pub fn from_params(
-        params: &crate::server::support::Params,
-    ) -> ::std::result::Result<Self, crate::server::support::Rejection> {
-        ::std::result::Result::Ok(Self {
-            offset: match params.get("offset") {
-                ::std::option::Option::Some(raw) => {
-                    ::std::option::Option::Some(
-                        crate::server::support::parse_int::<
-                            u64,
-                        >(
-                            "offset",
-                            raw,
-                            0,
-                            9223372036854775807,
-                            crate::server::support::Location::Query,
-                            "SVCSTG.SWR.4001025",
-                        )?,
-                    )
-                }
-                ::std::option::Option::None => ::std::option::Option::None,
-            },
-            limit: match params.get("limit") {
-                ::std::option::Option::Some(raw) => {
-                    ::std::option::Option::Some(
-                        crate::server::support::parse_int::<
-                            u32,
-                        >(
-                            "limit",
-                            raw,
-                            1,
-                            1000,
-                            crate::server::support::Location::Query,
-                            "SVCSTG.SWR.4000056",
-                        )?,
-                    )
-                }
-                ::std::option::Option::None => ::std::option::Option::None,
-            },
-            order_column: match params.get("order_column") {
-                ::std::option::Option::Some(raw) => {
-                    ::std::option::Option::Some(
-                        crate::server::support::parse_with::<
-                            ::swr_filter::OrderColumn,
-                        >(
-                            "order_column",
-                            raw,
-                            crate::server::support::Location::Query,
-                            "SVCSTG.SWR.4001035",
-                        )?,
-                    )
-                }
-                ::std::option::Option::None => ::std::option::Option::None,
-            },
-            order_type: match params.get("order_type") {
-                ::std::option::Option::Some(raw) => {
-                    ::std::option::Option::Some(
-                        crate::server::support::parse_with::<
-                            ::swr_filter::OrderType,
-                        >(
-                            "order_type",
-                            raw,
-                            crate::server::support::Location::Query,
-                            "SVCSTG.SWR.4001035",
-                        )?,
-                    )
-                }
-                ::std::option::Option::None => ::std::option::Option::None,
-            },
-            tag: match params.get("tag") {
-                ::std::option::Option::Some(raw) => {
-                    ::std::option::Option::Some({
-                        crate::server::support::check_length(
-                            "tag",
-                            raw,
-                            ::std::option::Option::Some(1),
-                            ::std::option::Option::Some(128),
-                            crate::server::support::Location::Query,
-                            "SVCSTG.SWR.4009021",
-                        )?;
-                        crate::server::support::check_pattern(
-                            "tag",
-                            raw,
-                            &LIST_REPOSITORY_TAGS_QUERY_TAG_PATTERN,
-                            crate::server::support::Location::Query,
-                            "SVCSTG.SWR.4009021",
-                        )?;
-                        ::std::borrow::ToOwned::to_owned(raw)
-                    })
-                }
-                ::std::option::Option::None => ::std::option::Option::None,
-            },
-            filter: match params.get("filter") {
-                ::std::option::Option::Some(raw) => {
-                    ::std::option::Option::Some(
-                        crate::server::support::parse_with::<
-                            ::swr_filter::TagFilter,
-                        >(
-                            "filter",
-                            raw,
-                            crate::server::support::Location::Query,
-                            "SVCSTG.SWR.4001035",
-                        )?,
-                    )
-                }
-                ::std::option::Option::None => ::std::option::Option::None,
             },
         })
     }
@@ -335,10 +182,11 @@ pub struct ListRepositoryTagsRequest<P> {
     /// for the request's credentials.
     pub principal: P,
     /// The request id: the client's `X-Request-Id` when usable, else a
-    /// generated one. Echo it in the response's `X-Request-Id`.
+    /// generated one. The router sends it back in `X-Request-Id`; use
+    /// it in logs.
     pub request_id: ::std::string::String,
 }
-/// Every documented response of [`Api::list_repository_tags`]; the router renders it with its status, JSON body and headers.
+/// Every documented success response of [`Api::list_repository_tags`]; the router renders it with its status, JSON body and headers (errors are a `Rejection`).
 #[derive(Debug)]
 pub enum ListRepositoryTagsResponse {
     /// `200`: The tags of the repository, in the requested order. The body is a bare
@@ -352,105 +200,18 @@ pub enum ListRepositoryTagsResponse {
         /// records in this body (a count, not an inclusive end index as in RFC 7233),
         /// and the total number of records that match. No unit word.
         content_range: crate::ContentRange,
-        /// The `X-Request-Id` header.
-        ///
-        /// Id of this request, for support and logs. `swrd` echoes the client's
-        /// `X-Request-Id` when it sends one, and generates one otherwise.
-        x_request_id: ::std::string::String,
-    },
-    /// `400`: Request error: a parameter breaks its rules (the message names it), a
-    /// pair is incomplete, `filter` is malformed, or `filter` and a separate
-    /// parameter disagree.
-    BadRequest {
-        /// The JSON body.
-        body: crate::types::ErrorResponse,
-        /// The `X-Request-Id` header.
-        ///
-        /// Id of this request, for support and logs. `swrd` echoes the client's
-        /// `X-Request-Id` when it sends one, and generates one otherwise.
-        x_request_id: ::std::string::String,
-    },
-    /// `401`: Authentication failed (no, unknown, expired or badly signed credentials).
-    Unauthorized {
-        /// The JSON body.
-        body: crate::types::ErrorResponse,
-        /// The `X-Request-Id` header.
-        ///
-        /// Id of this request, for support and logs. `swrd` echoes the client's
-        /// `X-Request-Id` when it sends one, and generates one otherwise.
-        x_request_id: ::std::string::String,
-    },
-    /// `404`: The namespace (`SVCSTG.SWR.4040058`) or repository
-    /// (`SVCSTG.SWR.4040010`) does not exist, or belongs to another account
-    /// (the same answer either way, so existence does not leak), or the URL
-    /// matches no route (`SVCSTG.SWR.4040083`).
-    NotFound {
-        /// The JSON body.
-        body: crate::types::ErrorResponse,
-        /// The `X-Request-Id` header.
-        ///
-        /// Id of this request, for support and logs. `swrd` echoes the client's
-        /// `X-Request-Id` when it sends one, and generates one otherwise.
-        x_request_id: ::std::string::String,
-    },
-    /// `500`: Internal error (the store failed); safe to retry.
-    InternalServerError {
-        /// The JSON body.
-        body: crate::types::ErrorResponse,
-        /// The `X-Request-Id` header.
-        ///
-        /// Id of this request, for support and logs. `swrd` echoes the client's
-        /// `X-Request-Id` when it sends one, and generates one otherwise.
-        x_request_id: ::std::string::String,
     },
 }
 impl ::axum::response::IntoResponse for ListRepositoryTagsResponse {
     fn into_response(self) -> ::axum::response::Response {
         match self {
-            Self::Ok { body, content_range, x_request_id } => {
+            Self::Ok { body, content_range } => {
                 let mut response = crate::server::support::ResponseBuilder::new(
                     200u16,
                     error_codes::INTERNAL,
                 );
                 response.json_array(body);
                 response.header("Content-Range", &content_range);
-                response.header("X-Request-Id", &x_request_id);
-                response.finish()
-            }
-            Self::BadRequest { body, x_request_id } => {
-                let mut response = crate::server::support::ResponseBuilder::new(
-                    400u16,
-                    error_codes::INTERNAL,
-                );
-                response.json_body(&body);
-                response.header("X-Request-Id", &x_request_id);
-                response.finish()
-            }
-            Self::Unauthorized { body, x_request_id } => {
-                let mut response = crate::server::support::ResponseBuilder::new(
-                    401u16,
-                    error_codes::INTERNAL,
-                );
-                response.json_body(&body);
-                response.header("X-Request-Id", &x_request_id);
-                response.finish()
-            }
-            Self::NotFound { body, x_request_id } => {
-                let mut response = crate::server::support::ResponseBuilder::new(
-                    404u16,
-                    error_codes::INTERNAL,
-                );
-                response.json_body(&body);
-                response.header("X-Request-Id", &x_request_id);
-                response.finish()
-            }
-            Self::InternalServerError { body, x_request_id } => {
-                let mut response = crate::server::support::ResponseBuilder::new(
-                    500u16,
-                    error_codes::INTERNAL,
-                );
-                response.json_body(&body);
-                response.header("X-Request-Id", &x_request_id);
                 response.finish()
             }
         }
@@ -495,7 +256,7 @@ async fn extract_list_repository_tags<A: Api>(
             )
             .await?,
     )?;
-    let mut query = crate::server::support::Params::from_query(
+    let query = crate::server::support::Params::from_query(
         parts.uri.query(),
         &[
             ("offset", "SVCSTG.SWR.4001025"),
@@ -506,8 +267,7 @@ async fn extract_list_repository_tags<A: Api>(
             ("filter", "SVCSTG.SWR.4001035"),
         ],
     )?;
-    crate::server::rules::list_repository_tags(&mut query)?;
-    let query = ListRepositoryTagsQuery::from_params(&query)?;
+    let query = crate::server::rules::list_repository_tags(&query)?;
     let headers = ListRepositoryTagsHeaders::from_params(
         &crate::server::support::Params::from_headers(
             &parts.headers,
@@ -533,12 +293,27 @@ async fn handle_list_repository_tags<A: Api>(
     let request_id = crate::server::support::request_id(&parts.headers);
     match extract_list_repository_tags(&*api, &mut parts, body, &request_id).await {
         ::std::result::Result::Ok(request) => {
-            crate::server::support::with_request_id(
-                ::axum::response::IntoResponse::into_response(
-                    api.list_repository_tags(request).await,
-                ),
-                &request_id,
-            )
+            match api.list_repository_tags(request).await {
+                ::std::result::Result::Ok(response) => {
+                    crate::server::support::with_request_id(
+                        ::axum::response::IntoResponse::into_response(response),
+                        &request_id,
+                    )
+                }
+                ::std::result::Result::Err(rejection) => {
+                    rejection
+                        .documented(
+                            &[
+                                (400u16, 400u16),
+                                (401u16, 401u16),
+                                (404u16, 404u16),
+                                (500u16, 500u16),
+                            ],
+                            error_codes::INTERNAL,
+                        )
+                        .into_response_with_id(&request_id)
+                }
+            }
         }
         ::std::result::Result::Err(rejection) => {
             rejection.into_response_with_id(&request_id)
@@ -613,10 +388,17 @@ pub trait Api: Send + Sync + 'static {
     /// **Errors.** Bad input is a 400 with an `SVCSTG.SWR.*` code and a message that
     /// names the offending parameter; a namespace or repository that does not exist,
     /// or belongs to another account, is a 404 with the same body either way.
+    ///
+    /// Errors are a `Rejection` (documented: 400, 401, 404, 500); one with another status is answered as a 500.
     fn list_repository_tags(
         &self,
         request: ListRepositoryTagsRequest<Self::Principal>,
-    ) -> impl ::std::future::Future<Output = ListRepositoryTagsResponse> + Send;
+    ) -> impl ::std::future::Future<
+        Output = ::std::result::Result<
+            ListRepositoryTagsResponse,
+            crate::server::support::Rejection,
+        >,
+    > + Send;
 }
 /// The axum router: one route per operation, JSON `ErrorResponse`s with
 /// SWR codes for every rejection, 404 for unknown paths and 405 (with

@@ -15,10 +15,17 @@
 //!   each with a `from_params` that validates and converts the raw values.
 //! - `{Op}Request { path, query, headers, [body], [principal], request_id }`;
 //!   with `security`, `{Op}Request<P>`, generic over the principal.
-//! - `{Op}Response`: one variant per documented status (named after the
-//!   status's canonical reason: `Ok`, `BadRequest`, …), each with the body and
-//!   one typed field per documented response header, and its `IntoResponse`.
-//! - A method of `trait Api`, and a route in `router`.
+//!   With a query rules hook (`ServerOptions::query_rules`), `{Op}Query` is
+//!   instead an alias of the type the hook returns.
+//! - `{Op}Response`: one variant per documented success status (below 400,
+//!   named after the status's canonical reason: `Ok`, `Created`, …), each with
+//!   the body and one typed field per documented response header (except the
+//!   `router_headers`, which the router sets), and its `IntoResponse`.
+//! - A method of `trait Api` returning `Result<{Op}Response, Rejection>`:
+//!   every error (4xx/5xx) goes through the one `Rejection` type, rendered as
+//!   the spec's error body; a rejection with a status the operation does not
+//!   document is answered as a 500 (`x-error-codes.internal`).
+//! - A route in `router`.
 //!
 //! When some operation has `security`, `trait Api` also gets
 //! `type Principal: Send + 'static` and
@@ -68,10 +75,16 @@ pub struct ServerOptions {
     /// Response header name (case-insensitive) -> Rust type used for that
     /// header in every response variant; the type must implement `Display`.
     pub response_header_types: Vec<(String, String)>,
-    /// operationId -> Rust path of a query rules hook,
-    /// `fn(&mut support::Params) -> Result<(), support::Rejection>`, called
-    /// with the raw query parameters before they are parsed.
-    pub query_rules: BTreeMap<String, String>,
+    /// operationId -> a query rules hook that replaces the generated
+    /// `{Op}Query` struct: the hook gets the raw (declared, percent-decoded)
+    /// query parameters and returns the operation's query as the
+    /// implementation should see it (e.g. two query forms merged into one
+    /// value), so the request carries no field that is always `None`.
+    pub query_rules: BTreeMap<String, QueryRules>,
+    /// Response headers (case-insensitive) the router sets on every response
+    /// itself, e.g. `X-Request-Id`: they get no field in the response
+    /// variants, so an implementation cannot forget or contradict them.
+    pub router_headers: Vec<String>,
     /// Security scheme name -> Rust path of a `support::CredentialExtractor`.
     /// An `apiKey` header scheme without an entry uses
     /// `support::token_credentials` (the value as a token).
@@ -86,6 +99,16 @@ pub struct ServerOptions {
     pub body_limit: usize,
 }
 
+/// A query rules hook and the query type it returns (see
+/// [`ServerOptions::query_rules`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRules {
+    /// Rust path of `fn(&support::Params) -> Result<QueryType, support::Rejection>`.
+    pub hook: String,
+    /// Rust path of the type it returns; `{Op}Query` becomes an alias of it.
+    pub query_type: String,
+}
+
 impl Default for ServerOptions {
     /// No replacements, hooks or extractors; model types in `crate::types`,
     /// runtime in `crate::server::support`.
@@ -94,6 +117,7 @@ impl Default for ServerOptions {
             replacements: BTreeMap::new(),
             response_header_types: Vec::new(),
             query_rules: BTreeMap::new(),
+            router_headers: Vec::new(),
             credential_extractors: BTreeMap::new(),
             types_module: "crate::types".to_owned(),
             support_module: "crate::server::support".to_owned(),
@@ -107,7 +131,11 @@ impl ServerOptions {
     /// This project's configuration (swr-api's `build.rs`, the xtask and the
     /// snapshot test use it): the client's schema replacements,
     /// `Content-Range` as `crate::ContentRange`, AK/SK signatures for the
-    /// `aksk` scheme, and the `filter` merge hook of `list_repository_tags`.
+    /// `aksk` scheme, the `filter` merge hook of `list_repository_tags`
+    /// (whose query is then one [`ListQuery`]-shaped value), and
+    /// `X-Request-Id` set by the router.
+    ///
+    /// [`ListQuery`]: https://docs.rs/swr-api/latest/swr_api/server/struct.ListQuery.html
     pub fn swr_api() -> Self {
         let support = "crate::server::support";
         Self {
@@ -122,8 +150,12 @@ impl ServerOptions {
             )],
             query_rules: BTreeMap::from([(
                 "list_repository_tags".to_owned(),
-                "crate::server::rules::list_repository_tags".to_owned(),
+                QueryRules {
+                    hook: "crate::server::rules::list_repository_tags".to_owned(),
+                    query_type: "crate::server::ListQuery".to_owned(),
+                },
             )]),
+            router_headers: vec!["X-Request-Id".to_owned()],
             credential_extractors: BTreeMap::from([(
                 "aksk".to_owned(),
                 format!("{support}::signed_credentials"),

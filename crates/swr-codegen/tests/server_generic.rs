@@ -4,7 +4,7 @@
 //! cannot honour is an error, never a silently skipped rule.
 
 use serde_json::{Value, json};
-use swr_codegen::server::{ServerError, ServerOptions, generate_server};
+use swr_codegen::server::{QueryRules, ServerError, ServerOptions, generate_server};
 use swr_codegen::{Spec, load_spec};
 
 fn spec_json() -> Value {
@@ -108,8 +108,13 @@ fn a_new_operation_gets_a_method_types_and_a_route() {
     );
     assert!(after.contains("pub body: crate::types::ShowReposTagResp"));
     assert!(after.contains("Created {"));
-    assert!(after.contains("Default {"));
-    assert!(after.contains("body: ::serde_json::Value"));
+    // Error statuses (404, default) are `Rejection`s, not variants.
+    assert!(!after.contains("Default {"));
+    assert!(!after.contains("NotFound {"));
+    assert!(
+        after.contains("(400u16, 599u16)"),
+        "default documents 4xx and 5xx"
+    );
 }
 
 #[test]
@@ -117,13 +122,10 @@ fn our_spec_maps_to_the_expected_types() {
     let out = generate(&spec_json()).unwrap();
     for needle in [
         "pub trait Api: Send + Sync + 'static",
-        "-> impl ::std::future::Future<Output = ListRepositoryTagsResponse> + Send;",
+        "Output = ::std::result::Result<\n            ListRepositoryTagsResponse,\n            crate::server::support::Rejection,\n        >,",
         "pub fn router<A: Api>(api: ::std::sync::Arc<A>) -> ::axum::Router",
         "pub namespace: ::std::string::String",
-        "pub offset: ::std::option::Option<u64>",
-        "pub limit: ::std::option::Option<u32>",
-        "pub order_column: ::std::option::Option<::swr_filter::OrderColumn>",
-        "pub filter: ::std::option::Option<::swr_filter::TagFilter>",
+        "pub type ListRepositoryTagsQuery = crate::server::ListQuery;",
         "pub content_type: ::std::string::String",
         "type Principal: Send + 'static;",
         "fn authenticate(\n        &self,\n        credentials: crate::server::support::Credentials,\n        request_id: &str,\n    )",
@@ -133,8 +135,10 @@ fn our_spec_maps_to_the_expected_types() {
         "ListRepositoryTagsRequest<A::Principal>",
         "content_range: crate::ContentRange",
         "body: crate::server::support::JsonArray<crate::types::ShowReposTagResp>",
-        "InternalServerError {",
-        "crate::server::rules::list_repository_tags(&mut query)?;",
+        "let query = crate::server::rules::list_repository_tags(&query)?;",
+        "(404u16, 404u16),",
+        "(500u16, 500u16),",
+        ".documented(",
         "crate::server::support::signed_credentials",
         "(\"limit\", \"SVCSTG.SWR.4000056\")",
         "\"/v2/manage/namespaces/{namespace}/repos/{repository}/tags\"",
@@ -143,6 +147,10 @@ fn our_spec_maps_to_the_expected_types() {
     }
     assert!(!out.contains("async_trait"));
     assert!(!out.contains("pub credentials"));
+    // The router owns X-Request-Id; the query's separate fields are gone.
+    assert!(!out.contains("x_request_id"));
+    assert!(!out.contains("pub offset"));
+    assert!(!out.contains("InternalServerError {"));
 }
 
 /// The text of the generated `fn {name}` up to the next item.
@@ -168,7 +176,7 @@ fn credentials_are_authenticated_before_any_parameter() {
         "api.authenticate(credentials, request_id).await?;",
         "Params::from_path(",
         "Params::from_query(",
-        "crate::server::rules::list_repository_tags(&mut query)?;",
+        "crate::server::rules::list_repository_tags(&query)?;",
         "Params::from_headers(",
     ];
     let positions: Vec<usize> = order
@@ -299,8 +307,12 @@ fn what_cannot_be_honoured_is_an_error() {
     assert!(e.contains("security"), "{e}");
 
     let mut options = ServerOptions::swr_api();
-    options
-        .query_rules
-        .insert("no_such_operation".into(), "crate::x".into());
+    options.query_rules.insert(
+        "no_such_operation".into(),
+        QueryRules {
+            hook: "crate::x".into(),
+            query_type: "crate::X".into(),
+        },
+    );
     assert!(error_of(&spec_json(), &options).contains("no_such_operation"));
 }

@@ -2,34 +2,26 @@
 //! requests in, store calls, responses out. No HTTP plumbing lives here: the
 //! generated router calls [`Api::authenticate`] before it looks at any
 //! parameter (so a caller with wrong credentials gets a 401 whatever else is
-//! wrong with the request), then validates every parameter and merges both
-//! query forms into `query.filter`.
+//! wrong with the request), validates every parameter, merges both query
+//! forms into one [`ListQuery`](swr_api::server::ListQuery) and sets
+//! `X-Request-Id`. Every error is a [`Rejection`] from its named
+//! constructors: no SWR code is written here.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::http::StatusCode;
 use futures_util::TryStreamExt;
 use swr_api::ContentRange;
 use swr_api::server::support::{Credentials, JsonArray, Rejection};
 use swr_api::server::{
-    Api, ListRepositoryTagsHeaders, ListRepositoryTagsPath, ListRepositoryTagsQuery,
-    ListRepositoryTagsRequest, ListRepositoryTagsResponse,
+    Api, ListQuery, ListRepositoryTagsHeaders, ListRepositoryTagsPath, ListRepositoryTagsRequest,
+    ListRepositoryTagsResponse,
 };
-use swr_api::types::{ErrorDetail, ErrorResponse, ShowReposTagResp};
+use swr_api::types::ShowReposTagResp;
 
 use crate::auth::{self, AuthError};
 use crate::pages::PageCache;
 use crate::store::{AnyStore, Store, StoreError, TagQuery, TagRecord};
-
-/// SWR error codes this implementation answers with (the router has its own
-/// for rejected parameters).
-mod codes {
-    pub const UNAUTHORIZED: &str = "SVCSTG.SWR.4010000";
-    pub const NAMESPACE_NOT_FOUND: &str = "SVCSTG.SWR.4040058";
-    pub const REPOSITORY_NOT_FOUND: &str = "SVCSTG.SWR.4040010";
-    pub const TAG_LIST_FAILED: &str = "SVCSTG.SWR.5000063";
-}
 
 /// Registry addresses used to build `path` and `internal_path`.
 #[derive(Debug, Clone)]
@@ -79,7 +71,7 @@ impl<S: Store> Api for SwrdApi<S> {
     type Principal = Caller;
 
     /// Token or AK/SK signature against the store ([`auth::authenticate`]):
-    /// a 401 whose `detail` says why, or a 500 when the store fails.
+    /// the 401 it chose, or a 500 when the store fails.
     async fn authenticate(
         &self,
         credentials: Credentials,
@@ -87,60 +79,37 @@ impl<S: Store> Api for SwrdApi<S> {
     ) -> Result<Caller, Rejection> {
         match auth::authenticate(&*self.store, &credentials, SystemTime::now()).await {
             Ok(domain_id) => Ok(Caller { domain_id }),
-            Err(AuthError::Rejected(reason)) => Err(Rejection::new(
-                StatusCode::UNAUTHORIZED,
-                codes::UNAUTHORIZED,
-                AUTHENTICATION_FAILED,
-            )
-            .with_detail(reason)),
-            Err(AuthError::Store(e)) => {
-                store_failed(&e, request_id);
-                Err(Rejection::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    codes::TAG_LIST_FAILED,
-                    TAG_LIST_FAILED,
-                )
-                .with_detail(STORE_UNAVAILABLE))
-            }
+            Err(AuthError::Rejected(rejection)) => Err(rejection),
+            Err(AuthError::Store(e)) => Err(internal(&e, request_id)),
         }
     }
 
     async fn list_repository_tags(
         &self,
         req: ListRepositoryTagsRequest<Caller>,
-    ) -> ListRepositoryTagsResponse {
+    ) -> Result<ListRepositoryTagsResponse, Rejection> {
         // Destructured field by field, with no `..`: a parameter added to the
         // spec is a compile error here until this implementation decides what
-        // it means. The separate paging/order/tag parameters arrive merged into
-        // `filter` (the router's rules hook), so they are always `None`.
+        // it means.
+        let repository = req.path.repository_name();
         let ListRepositoryTagsRequest {
             path:
                 ListRepositoryTagsPath {
                     namespace,
-                    repository,
+                    repository: _,
                 },
-            query:
-                ListRepositoryTagsQuery {
-                    offset: _,
-                    limit: _,
-                    order_column: _,
-                    order_type: _,
-                    tag: _,
-                    filter,
-                },
+            query: ListQuery { page, order, tag },
             headers:
                 ListRepositoryTagsHeaders {
                     content_type: _,
                     x_auth_token: _,
                 },
             principal: Caller { domain_id },
-            request_id: x_request_id,
+            request_id,
         } = req;
-        let filter = filter.unwrap_or_default();
         let registry = self.registry.clone();
         let store = self.store.clone();
         let pages = self.pages.clone();
-        let repository = repository.replace('$', "/");
         // The store call runs in its own task: when the client goes away or the
         // deadline fires, this future is dropped, but the read transaction still
         // ends cleanly. Cancelling sqlx mid-transaction can return a pooled
@@ -150,11 +119,11 @@ impl<S: Store> Api for SwrdApi<S> {
                 domain_id: &domain_id,
                 namespace: &namespace,
                 repository: &repository,
-                order: filter.order.unwrap_or_default(),
-                tag_contains: filter.tag.as_deref(),
-                page: filter.page,
+                order,
+                tag_contains: tag.as_deref(),
+                page,
             };
-            match filter.page {
+            match page {
                 Some(page) => {
                     if let Some(pages) = &pages {
                         let at = store.repository_version(&query).await?;
@@ -206,27 +175,16 @@ impl<S: Store> Api for SwrdApi<S> {
             )))),
         };
         match result {
-            Ok((body, content_range)) => ListRepositoryTagsResponse::Ok {
+            Ok((body, content_range)) => Ok(ListRepositoryTagsResponse::Ok {
                 body,
                 content_range,
-                x_request_id,
-            },
-            Err(StoreError::NamespaceNotFound(ns)) => ListRepositoryTagsResponse::NotFound {
-                body: error(codes::NAMESPACE_NOT_FOUND, "Namespace not found", &ns),
-                x_request_id,
-            },
+            }),
+            Err(StoreError::NamespaceNotFound(ns)) => Err(Rejection::not_found_namespace(&ns)),
             Err(StoreError::RepositoryNotFound {
                 namespace,
                 repository,
-            }) => ListRepositoryTagsResponse::NotFound {
-                body: error(
-                    codes::REPOSITORY_NOT_FOUND,
-                    "Repository not found",
-                    &format!("{namespace}/{repository}"),
-                ),
-                x_request_id,
-            },
-            Err(e) => internal(&e, x_request_id),
+            }) => Err(Rejection::not_found_repository(&namespace, &repository)),
+            Err(e) => Err(internal(&e, &request_id)),
         }
     }
 }
@@ -259,35 +217,10 @@ pub fn render(registry: &Registry, r: TagRecord) -> ShowReposTagResp {
     }
 }
 
-fn error(code: &str, message: &str, detail: &str) -> ErrorResponse {
-    ErrorResponse {
-        error_code: code.to_owned(),
-        error_msg: message.to_owned(),
-        errors: vec![ErrorDetail {
-            error_code: code.to_owned(),
-            error_message: message.to_owned(),
-            detail: Some(detail.to_owned()),
-        }],
-    }
-}
-
-/// `error_msg` of a 401 (`detail` says why).
-const AUTHENTICATION_FAILED: &str = "Authentication failed";
-/// `error_msg` and `detail` of a 500: nothing about the internals.
-const TAG_LIST_FAILED: &str = "Failed to obtain the tag list";
-const STORE_UNAVAILABLE: &str = "the store is unavailable; retry later";
-
-/// Logs a store failure with the request id and counts it.
-fn store_failed(e: &StoreError, request_id: &str) {
+/// A store failure: logged with the request id and counted, answered
+/// without internals.
+fn internal(e: &StoreError, request_id: &str) -> Rejection {
     tracing::error!(request_id = %request_id, error = %e, "store failed");
     metrics::counter!("swrd_store_errors_total").increment(1);
-}
-
-/// A store failure: logged with the request id, answered without internals.
-fn internal(e: &StoreError, x_request_id: String) -> ListRepositoryTagsResponse {
-    store_failed(e, &x_request_id);
-    ListRepositoryTagsResponse::InternalServerError {
-        body: error(codes::TAG_LIST_FAILED, TAG_LIST_FAILED, STORE_UNAVAILABLE),
-        x_request_id,
-    }
+    Rejection::internal()
 }

@@ -3,26 +3,25 @@
 //! `SwrdApi`'s `Api::authenticate`, which the router runs before it looks at
 //! any parameter.
 //!
-//! Failures say why in the 401 body (a client needs to know whether its clock or
-//! its key is wrong) but never echo a secret, and every failure is the same
-//! status and code, so probing learns nothing about which keys exist beyond the
-//! reason text.
+//! A bad token says so in the 401's `detail`; every AK/SK failure (unknown
+//! access key, wrong signature, `X-Sdk-Date` outside
+//! [`MAX_CLOCK_SKEW`](swr_api::server::signing::MAX_CLOCK_SKEW)) gets the
+//! same 401 ([`Rejection::bad_signature`]), so probing learns nothing about
+//! which keys exist. No message ever echoes a secret.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+use swr_api::server::Rejection;
 use swr_api::server::support::{Credentials, SignedRequest};
 
 use crate::store::{Store, StoreError};
 
-/// How far `X-Sdk-Date` may be from the server's clock, as Huawei's gateway.
-pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
-
 /// Why a caller was not authenticated.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// The credentials are wrong: answer 401 with this reason.
+    /// The credentials are wrong: answer this 401.
     #[error("{0}")]
-    Rejected(&'static str),
+    Rejected(Rejection),
     /// The store could not be asked: answer 500.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -35,10 +34,9 @@ pub async fn authenticate<S: Store>(
     now: SystemTime,
 ) -> Result<String, AuthError> {
     match credentials {
-        Credentials::Token(token) => store
-            .domain_for_token(token)
-            .await?
-            .ok_or(AuthError::Rejected("the X-Auth-Token is not valid")),
+        Credentials::Token(token) => store.domain_for_token(token).await?.ok_or_else(|| {
+            AuthError::Rejected(Rejection::unauthenticated("the X-Auth-Token is not valid"))
+        }),
         Credentials::Signed(signed) => verify_signature(store, signed, now).await,
     }
 }
@@ -48,18 +46,10 @@ async fn verify_signature<S: Store>(
     signed: &SignedRequest,
     now: SystemTime,
 ) -> Result<String, AuthError> {
-    if !signed.is_fresh(now, MAX_CLOCK_SKEW) {
-        return Err(AuthError::Rejected(
-            "X-Sdk-Date is more than 15 minutes away from the server's clock",
-        ));
+    match store.credential(&signed.access_key).await? {
+        Some(credential) if signed.verify(&credential.secret_key, now).is_ok() => {
+            Ok(credential.domain_id)
+        }
+        _ => Err(AuthError::Rejected(Rejection::bad_signature())),
     }
-    let Some(credential) = store.credential(&signed.access_key).await? else {
-        return Err(AuthError::Rejected("the access key (AK) is not known"));
-    };
-    if !signed.verify(&credential.secret_key) {
-        return Err(AuthError::Rejected(
-            "the SDK-HMAC-SHA256 signature does not match the request",
-        ));
-    }
-    Ok(credential.domain_id)
 }

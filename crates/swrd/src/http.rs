@@ -58,12 +58,11 @@ pub fn app_with_webhook(
     };
     let timeout = config.request_timeout;
     Router::new()
-        .route("/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .with_state(ops)
-        .merge(crate::docs::routes())
+        .merge(swr_api::server::spec_routes())
         .merge(api)
         .merge(webhook.map(crate::registry::routes).unwrap_or_default())
         .layer(middleware::from_fn(move |req: Request, next: Next| deadline(req, next, timeout)))
@@ -74,14 +73,6 @@ pub fn app_with_webhook(
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::x_request_id(RequestIds))
-}
-
-/// The spec as written, converted to JSON at build time: never a re-rendering.
-async fn openapi() -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        swr_api::SPEC_JSON,
-    )
 }
 
 /// Ready when the database answers.

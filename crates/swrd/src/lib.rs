@@ -15,8 +15,7 @@
 pub mod api;
 pub mod auth;
 pub mod demo;
-pub mod docs;
-pub mod fixtures;
+pub use swr_api::fixture as fixtures;
 pub mod http;
 pub mod pages;
 pub mod registry;

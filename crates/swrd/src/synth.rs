@@ -246,7 +246,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::fixtures::is_valid_tag;
+    use swr_api::names::is_valid_tag;
 
     #[test]
     fn names_are_distinct_valid_and_deterministic() {

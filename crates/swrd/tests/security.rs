@@ -131,6 +131,9 @@ const OK: Cell = (200, "", "");
 const NO_NS: Cell = (404, "SVCSTG.SWR.4040058", "Namespace not found");
 const E401: u16 = 401;
 const UNAUTH: &str = "SVCSTG.SWR.4010000";
+/// Every AK/SK failure (wrong SK, unknown AK, stale date, tampering) gets one
+/// message, so probing cannot tell which access keys exist.
+const BAD_SIG: &str = "AK/SK signature is not valid";
 
 /// The matrix: credentials × namespace → (status, `error_code`, a substring of
 /// `errors[0].detail`, or for a 404 of `error_msg`).
@@ -146,12 +149,12 @@ const MATRIX: &[(Cred, [Cell; 3])] = &[
     (Cred::TokenB,         [NO_NS,                                       OK,                                           NO_NS]),
     (Cred::AkSkA,          [OK,                                          NO_NS,                                        NO_NS]),
     (Cred::AkSkB,          [NO_NS,                                       OK,                                           NO_NS]),
-    (Cred::WrongSk,        [(E401, UNAUTH, "signature does not match"),  (E401, UNAUTH, "signature does not match"),   (E401, UNAUTH, "signature does not match")]),
-    (Cred::Skewed,         [(E401, UNAUTH, "15 minutes"),                (E401, UNAUTH, "15 minutes"),                 (E401, UNAUTH, "15 minutes")]),
-    (Cred::Replayed,       [(E401, UNAUTH, "15 minutes"),                (E401, UNAUTH, "15 minutes"),                 (E401, UNAUTH, "15 minutes")]),
-    (Cred::TamperedPath,   [(E401, UNAUTH, "signature does not match"),  (E401, UNAUTH, "signature does not match"),   (E401, UNAUTH, "signature does not match")]),
-    (Cred::TamperedQuery,  [(E401, UNAUTH, "signature does not match"),  (E401, UNAUTH, "signature does not match"),   (E401, UNAUTH, "signature does not match")]),
-    (Cred::TamperedHeader, [(E401, UNAUTH, "signature does not match"),  (E401, UNAUTH, "signature does not match"),   (E401, UNAUTH, "signature does not match")]),
+    (Cred::WrongSk,        [(E401, UNAUTH, BAD_SIG),  (E401, UNAUTH, BAD_SIG),   (E401, UNAUTH, BAD_SIG)]),
+    (Cred::Skewed,         [(E401, UNAUTH, BAD_SIG),                (E401, UNAUTH, BAD_SIG),                 (E401, UNAUTH, BAD_SIG)]),
+    (Cred::Replayed,       [(E401, UNAUTH, BAD_SIG),                (E401, UNAUTH, BAD_SIG),                 (E401, UNAUTH, BAD_SIG)]),
+    (Cred::TamperedPath,   [(E401, UNAUTH, BAD_SIG),  (E401, UNAUTH, BAD_SIG),   (E401, UNAUTH, BAD_SIG)]),
+    (Cred::TamperedQuery,  [(E401, UNAUTH, BAD_SIG),  (E401, UNAUTH, BAD_SIG),   (E401, UNAUTH, BAD_SIG)]),
+    (Cred::TamperedHeader, [(E401, UNAUTH, BAD_SIG),  (E401, UNAUTH, BAD_SIG),   (E401, UNAUTH, BAD_SIG)]),
 ];
 
 const NAMESPACES: [Ns; 3] = [Ns::A, Ns::B, Ns::Missing];

@@ -603,7 +603,7 @@ async fn synth_creates_and_skips_existing(h: Harness) {
     let query = TagQuery::new(synth::DEMO_DOMAIN_ID, "demo", "tools/busybox");
     let (total, recs) = list(&h.store, &query).await;
     assert_eq!(total, 2500);
-    assert!(recs.iter().all(|r| fixtures::is_valid_tag(&r.tag)));
+    assert!(recs.iter().all(|r| swr_api::names::is_valid_tag(&r.tag)));
     assert!(recs.iter().any(|r| r.tag == "latest"));
     assert!(recs.iter().any(|r| r.tag_type == 1));
     assert!(

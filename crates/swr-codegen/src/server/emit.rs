@@ -37,7 +37,7 @@ pub(super) fn file(model: &Model, options: &ServerOptions) -> Result<TokenStream
     let mut routes: Vec<(String, Vec<(String, syn::Ident)>)> = Vec::new();
     for op in &model.ops {
         items.push(operation_items(op, &paths, options)?);
-        methods.push(trait_method(op)?);
+        methods.push(trait_method(op, &paths.support)?);
         let handler = format_ident!("handle_{}", op.method_name.trim_start_matches("r#"));
         match routes.iter_mut().find(|(p, _)| *p == op.path) {
             Some((_, methods)) => methods.push((op.http_method.clone(), handler)),
@@ -155,7 +155,7 @@ fn auth_trait_items(support: &syn::Path) -> TokenStream {
     }
 }
 
-fn trait_method(op: &Op) -> Result<TokenStream, ServerError> {
+fn trait_method(op: &Op, support: &syn::Path) -> Result<TokenStream, ServerError> {
     let name = ident(&op.method_name)?;
     let request = format_ident!("{}Request", op.type_prefix);
     let request = match op.security {
@@ -171,13 +171,32 @@ fn trait_method(op: &Op) -> Result<TokenStream, ServerError> {
         text.push_str("\n\n");
         text.push_str(description.trim_end());
     }
+    let errors: Vec<String> = op
+        .responses
+        .iter()
+        .filter(|r| r.status.is_error())
+        .map(|r| match r.status {
+            StatusModel::Code(c) => c.to_string(),
+            StatusModel::Range(r) => format!("{r}XX"),
+            StatusModel::Default => "default".to_owned(),
+        })
+        .collect();
+    if !errors.is_empty() {
+        text.push_str(&format!(
+            "\n\nErrors are a `Rejection` (documented: {}); one with another \
+             status is answered as a 500.",
+            errors.join(", ")
+        ));
+    }
     let doc = doc(&text);
     let deprecated = op.deprecated.then(|| quote! { #[deprecated] });
     Ok(quote! {
         #doc
         #deprecated
         fn #name(&self, request: #request)
-            -> impl ::std::future::Future<Output = #response> + Send;
+            -> impl ::std::future::Future<
+                Output = ::std::result::Result<#response, #support::Rejection>,
+            > + Send;
     })
 }
 
@@ -202,6 +221,15 @@ fn operation_items(
 
     let mut statics = Vec::new();
     let mut structs = Vec::new();
+    if let Some(rules) = &op.rules {
+        let target = parse_path("ServerOptions::query_rules", &rules.query_type)?;
+        let doc = doc(&format!(
+            "Query parameters of {op_ref}, as the query rules hook `{}` returns \
+             them from the raw parameters (see [`{}`]).",
+            rules.hook, rules.query_type
+        ));
+        structs.push(quote! { #doc pub type #query_ty = #target; });
+    }
     for (ty, params, loc, what) in [
         (&path_ty, &op.path_params, quote!(Path), "Path parameters"),
         (
@@ -217,14 +245,10 @@ fn operation_items(
             "Request headers",
         ),
     ] {
-        let mut doc_text = format!("{what} of {op_ref}.");
-        if let (true, Some(hook)) = (what.starts_with("Query"), &op.rules) {
-            doc_text.push_str(&format!(
-                "\n\nThe raw parameters first go through the query rules hook \
-                 `{hook}`, which may reject the request or rewrite them; see its \
-                 documentation for which fields are then set."
-            ));
+        if what.starts_with("Query") && op.rules.is_some() {
+            continue;
         }
+        let doc_text = format!("{what} of {op_ref}.");
         structs.push(params_struct(ty, params, &loc, &doc_text, paths)?);
         for p in params {
             if let (
@@ -339,19 +363,14 @@ fn operation_items(
     };
     let query_declared = declared(&op.query_params);
     let header_declared = declared(&op.header_params);
-    let rules = match &op.rules {
-        None => quote! {},
-        Some(hook) => {
-            let hook = parse_path("ServerOptions::query_rules", hook)?;
-            quote! { #hook(&mut query)?; }
+    let parse_query = match &op.rules {
+        None => quote! { #query_ty::from_params(&query)? },
+        Some(rules) => {
+            let hook = parse_path("ServerOptions::query_rules", &rules.hook)?;
+            quote! { #hook(&query)? }
         }
     };
     let limit = Literal::usize_unsuffixed(options.body_limit);
-    let query_mut = if op.rules.is_some() {
-        quote! { mut }
-    } else {
-        quote! {}
-    };
 
     let needs_body = op.body.is_some() || secured;
     let (body_arg, read_body) = if needs_body {
@@ -368,6 +387,15 @@ fn operation_items(
     let allow_deprecated = op.deprecated.then(|| quote! { #[allow(deprecated)] });
 
     let response = response_enum(op, &response_ty, paths)?;
+    let documented = op
+        .responses
+        .iter()
+        .filter(|r| r.status.is_error())
+        .map(|r| {
+            let (lo, hi) = r.status.range();
+            quote! { (#lo, #hi) }
+        });
+    let documented = quote! { &[#(#documented),*] };
     let mut request_doc = format!("One validated request to {op_ref}.");
     // With `security`, the request is generic over the principal.
     let (request_generics, request_out, extract_generics, api_param, api_arg) = if secured {
@@ -413,7 +441,8 @@ fn operation_items(
             #body_field
             #principal_field
             /// The request id: the client's `X-Request-Id` when usable, else a
-            /// generated one. Echo it in the response's `X-Request-Id`.
+            /// generated one. The router sends it back in `X-Request-Id`; use
+            /// it in logs.
             pub request_id: ::std::string::String,
         }
 
@@ -428,9 +457,8 @@ fn operation_items(
             #read_body
             #principal_extract
             let path = #path_ty::from_params(&#path_params)?;
-            let #query_mut query = #support::Params::from_query(parts.uri.query(), #query_declared)?;
-            #rules
-            let query = #query_ty::from_params(&query)?;
+            let query = #support::Params::from_query(parts.uri.query(), #query_declared)?;
+            let query = #parse_query;
             let headers = #headers_ty::from_params(
                 &#support::Params::from_headers(&parts.headers, #header_declared)?,
             )?;
@@ -453,10 +481,15 @@ fn operation_items(
             let (mut parts, body) = request.into_parts();
             let request_id = #support::request_id(&parts.headers);
             match #extract(#api_arg &mut parts, body, &request_id).await {
-                ::std::result::Result::Ok(request) => #support::with_request_id(
-                    ::axum::response::IntoResponse::into_response(api.#method(request).await),
-                    &request_id,
-                ),
+                ::std::result::Result::Ok(request) => match api.#method(request).await {
+                    ::std::result::Result::Ok(response) => #support::with_request_id(
+                        ::axum::response::IntoResponse::into_response(response),
+                        &request_id,
+                    ),
+                    ::std::result::Result::Err(rejection) => rejection
+                        .documented(#documented, error_codes::INTERNAL)
+                        .into_response_with_id(&request_id),
+                },
                 ::std::result::Result::Err(rejection) => rejection.into_response_with_id(&request_id),
             }
         }
@@ -700,13 +733,13 @@ fn response_enum(op: &Op, ty: &syn::Ident, paths: &Paths) -> Result<TokenStream,
     let support = &paths.support;
     let mut variants = Vec::new();
     let mut arms = Vec::new();
-    for r in &op.responses {
+    for r in op.responses.iter().filter(|r| !r.status.is_error()) {
         variants.push(response_variant(r)?);
         arms.push(response_arm(r, support)?);
     }
     let doc = doc(&format!(
-        "Every documented response of [`Api::{}`]; the router renders it with \
-         its status, JSON body and headers.",
+        "Every documented success response of [`Api::{}`]; the router renders \
+         it with its status, JSON body and headers (errors are a `Rejection`).",
         op.method_name.trim_start_matches("r#")
     ));
     // Only `Debug`: an array body may hold a stream, which is neither `Clone`

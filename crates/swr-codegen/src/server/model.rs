@@ -14,7 +14,7 @@ use openapiv3::{
     SecurityScheme, StatusCode, Type, VariantOrUnknownOrEmpty,
 };
 
-use super::{ServerError, ServerOptions};
+use super::{QueryRules, ServerError, ServerOptions};
 
 /// Keys of the spec-root `x-error-codes` the router itself needs.
 pub(super) const REQUIRED_CODES: [&str; 4] =
@@ -52,8 +52,8 @@ pub(super) struct Op {
     pub body: Option<RequestBodyModel>,
     pub responses: Vec<ResponseModel>,
     pub security: Security,
-    /// Rust path of the query rules hook.
-    pub rules: Option<String>,
+    /// The query rules hook and the query type it returns.
+    pub rules: Option<QueryRules>,
 }
 
 pub(super) enum Security {
@@ -175,6 +175,26 @@ pub(super) enum StatusModel {
     /// `4XX`: the first digit.
     Range(u16),
     Default,
+}
+
+impl StatusModel {
+    /// An error status (4xx, 5xx or `default`): answered through `Rejection`.
+    pub fn is_error(&self) -> bool {
+        match self {
+            StatusModel::Code(c) => *c >= 400,
+            StatusModel::Range(r) => *r >= 4,
+            StatusModel::Default => true,
+        }
+    }
+
+    /// The statuses it documents, inclusive.
+    pub fn range(&self) -> (u16, u16) {
+        match self {
+            StatusModel::Code(c) => (*c, *c),
+            StatusModel::Range(r) => (r * 100, r * 100 + 99),
+            StatusModel::Default => (400, 599),
+        }
+    }
 }
 
 pub(super) struct ResponseModel {
@@ -814,7 +834,14 @@ impl Cx<'_> {
         };
         let mut headers = Vec::new();
         for (name, header) in &resp.headers {
-            headers.push(self.response_header(&at, name, header)?);
+            let set_by_router = self
+                .options
+                .router_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name));
+            if !set_by_router {
+                headers.push(self.response_header(&at, name, header)?);
+            }
         }
         let reserved: &[&str] = match status {
             StatusModel::Code(_) => &["body"],

@@ -15,7 +15,7 @@
 //! are rejected too. Which *domain* owns the namespace is decided by the store
 //! (see the [module docs](super)).
 
-use crate::fixtures::{is_valid_namespace, is_valid_repository};
+use swr_api::names::{is_valid_namespace, is_valid_repository};
 
 /// An SWR namespace and repository.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

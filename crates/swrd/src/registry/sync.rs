@@ -202,18 +202,16 @@ async fn sync_repository(
     let tags = client.tags(name).await?;
     // HEAD every tag, keeping the pipeline a little deeper than the client's
     // concurrency so its permits never idle.
-    let heads: Vec<Result<Head, FetchError>> = futures_util::stream::iter(
-        tags.into_iter()
-            .filter(|t| crate::fixtures::is_valid_tag(t)),
-    )
-    .map(|tag| async move {
-        let at = now_nanos();
-        let digest = client.head_digest(name, &tag).await?;
-        Ok((tag, at, digest))
-    })
-    .buffer_unordered(client.concurrency() * 2)
-    .collect()
-    .await;
+    let heads: Vec<Result<Head, FetchError>> =
+        futures_util::stream::iter(tags.into_iter().filter(|t| swr_api::names::is_valid_tag(t)))
+            .map(|tag| async move {
+                let at = now_nanos();
+                let digest = client.head_digest(name, &tag).await?;
+                Ok((tag, at, digest))
+            })
+            .buffer_unordered(client.concurrency() * 2)
+            .collect()
+            .await;
     let mut observed: Vec<Observation> = Vec::with_capacity(heads.len());
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     for head in heads {

@@ -376,7 +376,7 @@ fn classify(value: serde_json::Value, summary: &mut Summary) -> Option<Prepared>
         }
     };
     if let Some(t) = &tag
-        && !crate::fixtures::is_valid_tag(t)
+        && !swr_api::names::is_valid_tag(t)
     {
         tracing::warn!(event = %raw.id, tag = %t, "registry event rejected: invalid tag name");
         summary.rejected += 1;

@@ -376,7 +376,7 @@ macro_rules! impl_store {
             let Some(domain) = default_domain else {
                 return Ok(None);
             };
-            if !crate::fixtures::is_valid_namespace(namespace) {
+            if !swr_api::names::is_valid_namespace(namespace) {
                 return Err(StoreError::InvalidInput(format!(
                     "bad namespace name {namespace:?}"
                 )));
@@ -402,7 +402,7 @@ macro_rules! impl_store {
             create: bool,
         ) -> Result<Option<i64>, StoreError> {
             if create {
-                if !crate::fixtures::is_valid_repository(repository) {
+                if !swr_api::names::is_valid_repository(repository) {
                     return Err(StoreError::InvalidInput(format!(
                         "bad repository name {repository:?}"
                     )));
@@ -440,7 +440,7 @@ macro_rules! impl_store {
             image: &crate::store::ImageData,
             at: i64,
         ) -> Result<(), StoreError> {
-            if !crate::fixtures::is_valid_tag(tag) {
+            if !swr_api::names::is_valid_tag(tag) {
                 return Err(StoreError::InvalidInput(format!("bad tag name {tag:?}")));
             }
             sqlx::query(sql::UPSERT_REGISTRY_TAG)
@@ -584,12 +584,12 @@ macro_rules! impl_store {
                 namespace: &str,
                 repository: &str,
             ) -> Result<i64, StoreError> {
-                if !crate::fixtures::is_valid_namespace(namespace) {
+                if !swr_api::names::is_valid_namespace(namespace) {
                     return Err(StoreError::InvalidInput(format!(
                         "bad namespace name {namespace:?}"
                     )));
                 }
-                if !crate::fixtures::is_valid_repository(repository) {
+                if !swr_api::names::is_valid_repository(repository) {
                     return Err(StoreError::InvalidInput(format!(
                         "bad repository name {repository:?}"
                     )));

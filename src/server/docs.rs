@@ -1,10 +1,11 @@
-//! `/docs`: interactive API docs (Swagger UI) that work with no network access.
+//! `spec_routes()`: the spec and interactive docs next to the API, with no
+//! network access needed at build or run time.
 //!
-//! The Swagger UI files come from `utoipa-swagger-ui` with its `vendored`
-//! feature, which embeds them in the binary (the only one of the Rust UI crates
-//! that needs no download at build or run time). The page reads the spec from
-//! `/openapi.json`, which serves `openapi.yaml` as written: the spec is never
-//! round-tripped through utoipa's 3.1 model.
+//! `/openapi.json` is `openapi.yaml` converted to JSON at build time, as
+//! written: never round-tripped through utoipa's OpenAPI 3.1 model. `/docs`
+//! is Swagger UI from `utoipa-swagger-ui` with its `vendored` feature, which
+//! embeds the files in the binary (the only Rust UI crate that needs no
+//! download).
 
 use std::sync::{Arc, LazyLock};
 
@@ -28,9 +29,27 @@ static CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
     )
 });
 
-/// `/docs` (redirects to `/docs/`) and the Swagger UI files under it.
-pub fn routes() -> Router {
+/// `GET /openapi.json` (the spec as written, [`SPEC_JSON`](crate::SPEC_JSON)),
+/// `GET /docs` (redirects to `/docs/`) and the Swagger UI files under it.
+/// The API router does not serve these: merge them in,
+/// `router(api).merge(spec_routes())`.
+pub fn spec_routes() -> Router {
+    spec_routes_with(crate::SPEC_JSON)
+}
+
+/// [`spec_routes`] serving `spec_json` as `/openapi.json` (e.g. the spec with
+/// this server listed first in `servers`, so "Try it out" calls it).
+pub fn spec_routes_with(spec_json: &'static str) -> Router {
     Router::new()
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                (
+                    [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                    spec_json,
+                )
+            }),
+        )
         .route("/docs", get(|| async { Redirect::permanent("/docs/") }))
         .route("/docs/", get(|| file(String::new())))
         .route("/docs/{*tail}", get(|Path(tail): Path<String>| file(tail)))
@@ -44,9 +63,6 @@ async fn file(tail: String) -> Response {
             ([(CONTENT_TYPE, content_type)], file.bytes.into_owned()).into_response()
         }
         Ok(None) => (StatusCode::NOT_FOUND, "no such docs file\n").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "serving Swagger UI failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "docs unavailable\n").into_response()
-        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "docs unavailable\n").into_response(),
     }
 }

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::paging::paginate;
-use super::support::{Credentials, JsonArray, Rejection};
+use super::support::{Credentials, Rejection};
 use super::{Api, ListRepositoryTagsRequest, ListRepositoryTagsResponse};
 use crate::fixture::{Fixture, FixtureTag};
 use crate::time::format_timestamp;
@@ -117,33 +117,24 @@ impl Default for PullHosts {
 }
 
 impl Catalog {
-    /// Every namespace of `fixture`. Ids are given in file order (repositories
-    /// from 1, tags from 1), as swrd gives them on a first import; a tag
-    /// without times gets `now` (see the fixture format's defaults).
+    /// Every namespace of `fixture` (see [`fixture_tags`] for ids and times).
     pub fn new(fixture: &Fixture, hosts: &PullHosts, now: SystemTime) -> Self {
-        let (mut repo_id, mut tag_id) = (0, 0);
-        let mut namespaces = HashMap::new();
+        let mut namespaces: HashMap<_, (String, HashMap<_, Vec<_>>)> = fixture
+            .namespaces
+            .iter()
+            .map(|n| (n.name.clone(), (n.domain.clone(), HashMap::new())))
+            .collect();
         for n in &fixture.namespaces {
-            let mut repositories = HashMap::new();
             for r in &n.repositories {
-                repo_id += 1;
-                let tags = r
-                    .tags
-                    .iter()
-                    .map(|t| {
-                        tag_id += 1;
-                        let reference = format!("{}/{}:{}", n.name, r.name, t.tag);
-                        let at = Ids {
-                            id: tag_id,
-                            repo_id,
-                            now: unix(now),
-                        };
-                        model(t, at, &n.domain, hosts, &reference)
-                    })
-                    .collect();
-                repositories.insert(r.name.clone(), tags);
+                namespaces
+                    .get_mut(&n.name)
+                    .map(|(_, repos)| repos.entry(r.name.clone()).or_default());
             }
-            namespaces.insert(n.name.clone(), (n.domain.clone(), repositories));
+        }
+        for t in fixture_tags(fixture, hosts, now) {
+            if let Some((_, repos)) = namespaces.get_mut(&t.namespace) {
+                repos.entry(t.repository).or_default().push(t.tag);
+            }
         }
         Catalog { namespaces }
     }
@@ -167,6 +158,48 @@ impl Catalog {
             .map(Vec::as_slice)
             .ok_or_else(|| Rejection::not_found_repository(namespace, repository))
     }
+}
+
+/// One tag of a fixture as the API shows it, with where it lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixtureTagModel {
+    /// The namespace.
+    pub namespace: String,
+    /// The domain that owns the namespace.
+    pub domain: String,
+    /// The repository, stored form (`/`, not `$`).
+    pub repository: String,
+    /// The tag as `list_repository_tags` returns it.
+    pub tag: ShowReposTagResp,
+}
+
+/// Every tag of `fixture` as the API's model. Ids are given in file order
+/// (repositories and tags from 1), as swrd gives them on a first import; a
+/// tag without times gets `now`, one with a single time gets it for both
+/// (the fixture format's defaults).
+pub fn fixture_tags(fixture: &Fixture, hosts: &PullHosts, now: SystemTime) -> Vec<FixtureTagModel> {
+    let (mut repo_id, mut tag_id, mut out) = (0, 0, Vec::new());
+    for n in &fixture.namespaces {
+        for r in &n.repositories {
+            repo_id += 1;
+            for t in &r.tags {
+                tag_id += 1;
+                let reference = format!("{}/{}:{}", n.name, r.name, t.tag);
+                let ids = Ids {
+                    id: tag_id,
+                    repo_id,
+                    now: unix(now),
+                };
+                out.push(FixtureTagModel {
+                    namespace: n.name.clone(),
+                    domain: n.domain.clone(),
+                    repository: r.name.clone(),
+                    tag: model(t, ids, &n.domain, hosts, &reference),
+                });
+            }
+        }
+    }
+    out
 }
 
 struct Ids {
@@ -258,10 +291,6 @@ impl Api for MemoryServer {
         let tags =
             self.catalog
                 .repository(&request.principal, &request.path.namespace, &repository)?;
-        let page = paginate(tags, &request.query);
-        Ok(ListRepositoryTagsResponse::Ok {
-            body: JsonArray::Items(page.items.into_iter().cloned().collect()),
-            content_range: page.content_range,
-        })
+        Ok(paginate(tags, &request.query).into())
     }
 }

@@ -62,6 +62,18 @@ pub struct Paged<'a, T> {
     pub content_range: ContentRange,
 }
 
+/// The `200` answer of `list_repository_tags` for a page of the API's model:
+/// `Ok(paginate(&tags, &request.query).into())`.
+impl From<Paged<'_, ShowReposTagResp>> for super::ListRepositoryTagsResponse {
+    fn from(page: Paged<'_, ShowReposTagResp>) -> Self {
+        let items: Vec<ShowReposTagResp> = page.items.into_iter().cloned().collect();
+        super::ListRepositoryTagsResponse::Ok {
+            body: items.into(),
+            content_range: page.content_range,
+        }
+    }
+}
+
 /// Applies `query` to `items` (in any order): filter, sort, page. See the
 /// module doc for the rules.
 pub fn paginate<'a, T: Listed>(items: &'a [T], query: &ListQuery) -> Paged<'a, T> {

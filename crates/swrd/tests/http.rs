@@ -744,7 +744,7 @@ async fn a_store_failure_while_authenticating_is_a_500(h: Harness) {
     ] {
         a.rejected(500, "SVCSTG.SWR.5000063", "Failed to obtain the tag list");
         assert_eq!(
-            a.body["errors"][0]["detail"], "the store is unavailable; retry later",
+            a.body["errors"][0]["detail"], "the server failed; retry later",
             "{}",
             a.body
         );

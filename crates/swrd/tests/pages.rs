@@ -17,6 +17,7 @@ use swrd::store::{
 use swrd::synth;
 
 on_both_backends!(
+    paginate_equals_sql_pages,
     cached_pages_equal_sql_pages,
     every_write_path_changes_the_version,
     nothing_built_before_a_write_is_served_after_it,
@@ -233,4 +234,95 @@ async fn nothing_built_before_a_write_is_served_after_it(h: Harness) {
     assert_eq!(now.total, 301);
     let page: Vec<serde_json::Value> = serde_json::from_slice(&now.body).unwrap();
     assert_eq!(page[0]["Tag"], "newest");
+}
+
+/// `swr_api::server::paging::paginate` (what the reference in-memory server
+/// and implementers use) gives exactly swrd's SQL pages: generated queries
+/// (order, case-sensitive substring, offset, limit) over 400 tags whose names
+/// make byte order differ from a case-insensitive one and whose times tie.
+async fn paginate_equals_sql_pages(h: Harness) {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    use swr_api::fixture::{
+        Fixture, FixtureDomain, FixtureNamespace, FixtureRepository, FixtureTag, Timestamp,
+    };
+    use swr_api::server::ListQuery;
+    use swr_api::server::paging::paginate;
+
+    let stems = ["B", "a", "_x", "V1.", "v1.", "Z", "z-", "0"];
+    let tags = (0..400)
+        .map(|i| {
+            let mut t = FixtureTag::new(
+                format!("{}{i}", stems[i % stems.len()]),
+                format!("sha256:{i:064}"),
+            );
+            // Groups of four share an update time: ties everywhere.
+            t.updated = Some(Timestamp(1_600_000_000 + (i as i64 / 4) * 60));
+            t
+        })
+        .collect();
+    let domain = "pagedomain";
+    let fixture = Fixture {
+        domains: vec![FixtureDomain {
+            id: domain.into(),
+            name: "paging".into(),
+            tokens: vec![],
+            expiring_tokens: vec![],
+            credentials: vec![],
+        }],
+        namespaces: vec![FixtureNamespace {
+            name: "paging".into(),
+            domain: domain.into(),
+            repositories: vec![FixtureRepository {
+                name: "ties/mixed".into(),
+                tags,
+            }],
+        }],
+    };
+    h.store.import(&fixture).await.unwrap();
+    let all_rows = h
+        .store
+        .list_tags(&TagQuery::new(domain, "paging", "ties/mixed"))
+        .await
+        .unwrap();
+    let all: Vec<_> = all_rows
+        .records
+        .into_iter()
+        .map(|r| render(&registry(), r))
+        .collect();
+    assert_eq!(all.len(), 400);
+
+    let order = prop_oneof![
+        Just(Order::new(OrderColumn::UpdatedAt, OrderType::Desc)),
+        Just(Order::new(OrderColumn::UpdatedAt, OrderType::Asc)),
+        Just(Order::new(OrderColumn::Tag, OrderType::Asc)),
+        Just(Order::new(OrderColumn::Tag, OrderType::Desc)),
+    ];
+    let contains = prop::option::of(prop::sample::select(vec![
+        "1", "v1", "V1", "_", "a", "A", "z-", "9", "nothing",
+    ]));
+    let page = prop::option::of((0u64..450, 1u32..=120));
+    let strategy = (order, contains, page);
+    let mut runner = TestRunner::deterministic();
+    for case in 0..200 {
+        let (order, contains, page) = strategy.new_tree(&mut runner).unwrap().current();
+        let page = page.map(|(o, l)| Page::new(o, l).unwrap());
+        let query = ListQuery {
+            page,
+            order,
+            tag: contains.map(str::to_owned),
+        };
+        let want = paginate(&all, &query);
+        let mut q = TagQuery::new(domain, "paging", "ties/mixed");
+        (q.order, q.tag_contains, q.page) = (order, contains, page);
+        let got = h.store.list_tags(&q).await.unwrap();
+        let got_ids: Vec<i64> = got.records.iter().map(|r| r.id).collect();
+        let want_ids: Vec<i64> = want.items.iter().map(|t| t.id).collect();
+        assert_eq!(got_ids, want_ids, "case {case}: {query:?}");
+        assert_eq!(
+            got.total, want.content_range.total,
+            "case {case}: {query:?}"
+        );
+    }
 }

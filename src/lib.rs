@@ -5,6 +5,30 @@
 //! generated item follows. [`types`] holds the model types, generated once and
 //! shared by the [`client`] (feature `client`) and the server. The filter grammar
 //! lives in [`swr_filter`] and is re-exported so callers need one dependency.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `client` (default) | [`client`]: the generated progenitor client plus `SwrClient` (auth, AK/SK signing, retries, `tags_stream`) |
+//! | `server` | [`server`]: the `Api` trait, its axum `router`, `Rejection`, paging, the in-memory reference server |
+//! | `docs` | `server::spec_routes()`: `/openapi.json` and an offline Swagger UI at `/docs` |
+//! | `fixture` | [`fixture`]: the fixture file format (implied by `server`) |
+//!
+//! With no features: the model types, [`ContentRange`], the name rules and the
+//! filter grammar.
+//!
+//! ```
+//! use swr_api::ContentRange;
+//! use swr_api::swr_filter::TagFilter;
+//!
+//! let range: ContentRange = "20-10/55".parse().unwrap();
+//! assert_eq!((range.offset, range.count, range.total), (20, 10, 55));
+//! let filter: TagFilter = "offset::20|limit::10".parse().unwrap();
+//! assert_eq!(filter.page.unwrap().offset(), range.offset);
+//! assert!(swr_api::names::is_valid_repository("tools/busybox"));
+//! ```
+#![deny(missing_docs)]
 
 pub use swr_filter;
 
@@ -90,6 +114,43 @@ pub mod client {
 /// The generated server: one trait method per operation, typed request and
 /// per-status response types, and `router()`, which extracts and validates every
 /// request and renders each rejection as the spec's `ErrorResponse`.
+///
+/// Implement [`Api`](server::Api), serve [`router`](server::router); errors are
+/// a [`Rejection`](server::Rejection) from its named constructors, and
+/// [`paginate`](server::paging::paginate) applies a request's query to an
+/// in-memory list:
+///
+/// ```
+/// use swr_api::server::paging::paginate;
+/// use swr_api::server::support::Credentials;
+/// use swr_api::server::{Api, ListRepositoryTagsRequest, ListRepositoryTagsResponse, Rejection};
+///
+/// struct OneRepository(Vec<swr_api::types::ShowReposTagResp>);
+///
+/// impl Api for OneRepository {
+///     type Principal = ();
+///
+///     async fn authenticate(&self, c: Credentials, _: &str) -> Result<(), Rejection> {
+///         match c {
+///             Credentials::Token(t) if t == "secret" => Ok(()),
+///             _ => Err(Rejection::unauthenticated("the X-Auth-Token is not valid")),
+///         }
+///     }
+///
+///     async fn list_repository_tags(
+///         &self,
+///         req: ListRepositoryTagsRequest<()>,
+///     ) -> Result<ListRepositoryTagsResponse, Rejection> {
+///         if req.path.namespace != "group" {
+///             return Err(Rejection::not_found_namespace(&req.path.namespace));
+///         }
+///         Ok(paginate(&self.0, &req.query).into())
+///     }
+/// }
+///
+/// let app = swr_api::server::router(std::sync::Arc::new(OneRepository(Vec::new())));
+/// # let _: swr_api::server::axum::Router = app;
+/// ```
 #[cfg(feature = "server")]
 pub mod server {
     include!(concat!(env!("OUT_DIR"), "/server.rs"));

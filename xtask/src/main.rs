@@ -9,6 +9,8 @@
 //!   when they are stale.
 //! - `check [--spec PATH]`: every drift check between the spec and the code.
 //! - `docs`: the static API reference page, `target/docs/index.html`.
+//! - `consumers`: package every crate and build the projects in `consumers/`
+//!   against the packaged crates, as users outside this repository would.
 
 use std::process::{Command, ExitCode};
 
@@ -27,9 +29,10 @@ fn main() -> ExitCode {
         Some("codegen") => codegen_cmd(&args[1..]),
         Some("check") => check_cmd(&args[1..]),
         Some("docs") => docs_cmd(),
+        Some("consumers") => xtask::consumers::run(&workspace_root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench|codegen [--check]|check [--spec PATH]|docs> [args...]"
+                "usage: cargo xtask <test|bench|codegen [--check]|check [--spec PATH]|docs|consumers> [args...]"
             );
             return ExitCode::from(2);
         }

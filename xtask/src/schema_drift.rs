@@ -3,7 +3,7 @@
 //! `build.rs` generates the model types again with `#[derive(utoipa::ToSchema)]`,
 //! so utoipa describes what the Rust types actually accept and emit. utoipa writes
 //! OpenAPI 3.1 and the spec is 3.0, so both sides are first lowered to one
-//! version-neutral shape ([`Shape`]): field names, a type label, nullability,
+//! version-neutral shape (`Shape`): field names, a type label, nullability,
 //! required fields and enum values. 3.0 `nullable: true`, 3.1 `type: [T, "null"]`
 //! and 3.1 `oneOf: [{type: null}, T]` all become `nullable`.
 //!

@@ -6,6 +6,7 @@
 //! [`settings`]. Output is formatted with prettyplease so it is byte-stable
 //! and can be snapshot-tested.
 
+#![deny(missing_docs)]
 pub mod server;
 pub mod settings;
 

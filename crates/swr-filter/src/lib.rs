@@ -64,6 +64,7 @@
 //! # Ok::<(), swr_filter::FilterError>(())
 //! ```
 
+#![deny(missing_docs)]
 mod enums;
 mod error;
 mod filter;

@@ -3,7 +3,7 @@
 //! generated router calls [`Api::authenticate`] before it looks at any
 //! parameter (so a caller with wrong credentials gets a 401 whatever else is
 //! wrong with the request), validates every parameter, merges both query
-//! forms into one [`ListQuery`](swr_api::server::ListQuery) and sets
+//! forms into one `ListQuery` and sets
 //! `X-Request-Id`. Every error is a [`Rejection`] from its named
 //! constructors: no SWR code is written here.
 

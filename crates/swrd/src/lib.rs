@@ -12,6 +12,7 @@
 //! - [`fixtures`]: the YAML/JSON format that seeds a store; [`synth`]: bulk
 //!   synthetic tags; [`demo`]: the `--demo` data.
 
+#![deny(missing_docs)]
 pub mod api;
 pub mod auth;
 pub mod demo;

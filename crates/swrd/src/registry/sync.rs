@@ -7,7 +7,7 @@
 //!    store's tag -> digest, list the registry's tags, `HEAD` every tag for
 //!    its digest, `GET` the manifest of each digest the store does not hold
 //!    for that tag (once per distinct digest), and reconcile in one
-//!    transaction ([`Store::reconcile_repository`]): add, update, remove.
+//!    transaction ([`Store::reconcile_repository`](crate::store::Store::reconcile_repository)): add, update, remove.
 //! 3. Repositories of a covered namespace (the `--namespace`, or every
 //!    namespace in the catalog) that the store has and the catalog does not
 //!    lose their tags.

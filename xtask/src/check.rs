@@ -27,6 +27,8 @@ pub enum Kind {
     RouteMissing,
     /// The spec and the document derived from the code (utoipa) disagree.
     SchemaDrift,
+    /// A change breaks clients of the released spec without a major version.
+    BreakingChange,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::MirrorMismatch => "mirror-mismatch",
             Kind::RouteMissing => "route-missing",
             Kind::SchemaDrift => "schema-drift",
+            Kind::BreakingChange => "breaking-change",
         }
     }
 
@@ -58,6 +61,9 @@ impl Kind {
             }
             Kind::SchemaDrift => {
                 "make the spec and the generated model agree, or add the difference with a reason to ALLOWED_SCHEMA_DRIFT in xtask/src/schema_drift.rs"
+            }
+            Kind::BreakingChange => {
+                "revert the change, or make it a new major version: bump info.version's major and swr-api's version (0.x: the minor), then run `cargo xtask release`"
             }
         }
     }
@@ -135,6 +141,9 @@ pub fn run(root: &Path, spec_path: &Path) -> Result<Vec<Problem>> {
     problems.extend(mirrors(&spec));
     problems.extend(routes);
     problems.extend(crate::schema_drift::check(&spec));
+    for (at, message) in crate::compat::unreleased_breaks(root, &spec)? {
+        problems.push(problem(Kind::BreakingChange, at, message));
+    }
     problems.sort_by(|a, b| (a.kind, &a.at).cmp(&(b.kind, &b.at)));
     Ok(problems)
 }

@@ -51,6 +51,14 @@ pub fn run(root: &Path) -> Result<()> {
 
 /// `cargo package --workspace` and the unpacked crates, by name.
 fn package(root: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>> {
+    // Only this run's tarballs: an older version left there would be patched in too.
+    if let Ok(entries) = std::fs::read_dir(root.join("target/package")) {
+        for entry in entries.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "crate") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     let status = Command::new(cargo())
         .current_dir(root)
         .args([

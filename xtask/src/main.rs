@@ -9,6 +9,8 @@
 //!   when they are stale.
 //! - `check [--spec PATH]`: every drift check between the spec and the code.
 //! - `docs`: the static API reference page, `target/docs/index.html`.
+//! - `release`: keep the current spec as `openapi/released/{info.version}.yaml`,
+//!   the baseline `check` classifies later changes against.
 //! - `consumers`: package every crate and build the projects in `consumers/`
 //!   against the packaged crates, as users outside this repository would.
 
@@ -30,9 +32,10 @@ fn main() -> ExitCode {
         Some("check") => check_cmd(&args[1..]),
         Some("docs") => docs_cmd(),
         Some("consumers") => xtask::consumers::run(&workspace_root()),
+        Some("release") => release_cmd(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench|codegen [--check]|check [--spec PATH]|docs|consumers> [args...]"
+                "usage: cargo xtask <test|bench|codegen [--check]|check [--spec PATH]|docs|consumers|release> [args...]"
             );
             return ExitCode::from(2);
         }
@@ -145,5 +148,18 @@ fn docs_cmd() -> Result<()> {
     let path = dir.join("index.html");
     std::fs::write(&path, docs::render(&spec))?;
     println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Blesses the current spec as released (after a version bump, if it broke
+/// anything): `check` compares every later change with it.
+fn release_cmd() -> Result<()> {
+    let root = workspace_root();
+    let spec = std::fs::read_to_string(spec_path())?;
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml"))?;
+    let version =
+        xtask::compat::package_version(&cargo).context("no [package] version in Cargo.toml")?;
+    let path = xtask::compat::bless(&root, &spec, &version)?;
+    println!("released {} (swr-api {version})", path.display());
     Ok(())
 }

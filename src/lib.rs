@@ -167,7 +167,7 @@ pub mod server {
     pub mod signing;
     pub mod support;
     #[cfg(feature = "docs")]
-    pub use docs::{spec_routes, spec_routes_with};
+    pub use docs::{served_spec_json, spec_routes, spec_routes_with};
     pub use query::ListQuery;
     pub use support::Rejection;
 }

@@ -202,7 +202,11 @@ fn a_breaking_change_without_a_major_version_is_a_problem() {
         .collect();
     assert_eq!(text.len(), 1, "{problems:#?}");
     assert!(!text[0].contains("info.version"), "{}", text[0]);
-    assert!(text[0].contains("swr-api 0.1.0 is semver-compatible with 0.1.0"), "{}", text[0]);
+    assert!(
+        text[0].contains("swr-api 0.1.0 is semver-compatible with 0.1.0"),
+        "{}",
+        text[0]
+    );
 
     // Compatible changes are no problem at all.
     let problems = check_mutated(|s| {

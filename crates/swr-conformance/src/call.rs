@@ -352,14 +352,38 @@ fn got(r: &Response) -> Got {
             })
         })
         .collect();
-    let text = String::from_utf8_lossy(&r.body);
-    let body = match text.char_indices().nth(BODY_EXCERPT) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.into_owned(),
-    };
     Got {
         status: r.status,
         headers,
-        body,
+        body: excerpt(&r.body),
+    }
+}
+
+/// Tags shown in the summary of a listing.
+const TAGS_SHOWN: usize = 8;
+
+/// A listing as its length and first tags (`name#id`: what order and paging
+/// failures are about); anything else cut after [`BODY_EXCERPT`] characters.
+fn excerpt(body: &[u8]) -> String {
+    if let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body)
+        && items.iter().all(|i| i["Tag"].is_string())
+    {
+        let shown: Vec<String> = items
+            .iter()
+            .take(TAGS_SHOWN)
+            .map(|i| format!("{}#{}", i["Tag"].as_str().unwrap_or_default(), i["id"]))
+            .collect();
+        let more = if items.len() > TAGS_SHOWN {
+            ", …"
+        } else {
+            ""
+        };
+        let noun = if items.len() == 1 { "tag" } else { "tags" };
+        return format!("{} {noun}: [{}{more}]", items.len(), shown.join(", "));
+    }
+    let text = String::from_utf8_lossy(body);
+    match text.char_indices().nth(BODY_EXCERPT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.into_owned(),
     }
 }

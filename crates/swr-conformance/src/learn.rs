@@ -120,7 +120,7 @@ fn records_of(ex: &Exchange, repo: &Repo) -> Result<Records, Problem> {
     if repo_ids.len() > 1 {
         return Err(ex.fail("the tags of one repository carry different repo_id values"));
     }
-    Ok(Records { list })
+    Ok(Records::new(list))
 }
 
 /// The first field of `item` that disagrees with the fixture's tag.

@@ -5,6 +5,8 @@
 //! other answer is compared with it. Independent of `swr_api`'s paging code
 //! on purpose: a kit that reused it would agree with its bugs.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::call::{Exchange, Problem};
@@ -65,7 +67,9 @@ pub(crate) struct Record {
 /// The records of one repository.
 #[derive(Debug, Clone)]
 pub(crate) struct Records {
-    pub list: Vec<Record>,
+    list: Vec<Record>,
+    /// id -> position in `list`.
+    index: HashMap<i64, usize>,
 }
 
 /// The expected answer: ids in order and the `Content-Range` numbers.
@@ -77,8 +81,14 @@ pub(crate) struct Expected {
 }
 
 impl Records {
+    /// The records (ids unique).
+    pub fn new(list: Vec<Record>) -> Records {
+        let index = list.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        Records { list, index }
+    }
+
     fn by_id(&self, id: i64) -> Option<&Record> {
-        self.list.iter().find(|r| r.id == id)
+        self.index.get(&id).map(|&i| &self.list[i])
     }
 
     /// The oracle.
@@ -109,6 +119,26 @@ impl Records {
             .map(|r| r.id)
             .collect();
         Expected { ids, offset, total }
+    }
+
+    /// When records `a` and `b` tie on the sort column: which way ties go.
+    fn tie_note(&self, a: i64, b: i64, column: Column, dir: Dir) -> String {
+        let (Some(x), Some(y)) = (self.by_id(a), self.by_id(b)) else {
+            return String::new();
+        };
+        let tied = match column {
+            Column::Updated => x.updated == y.updated,
+            Column::Tag => x.tag == y.tag,
+        };
+        if tied {
+            format!(
+                " (both have the same {}: ties go by id {})",
+                column.wire(),
+                dir.wire()
+            )
+        } else {
+            String::new()
+        }
     }
 
     fn name(&self, id: i64) -> String {
@@ -148,8 +178,13 @@ impl Records {
                     format!("id {id} (tag {})", self.name(*id))
                 })
             };
+            let (column, dir) = q.order.unwrap_or((Column::Updated, Dir::Desc));
+            let tie = match (want.ids.get(i), ids.get(i)) {
+                (Some(a), Some(b)) => self.tie_note(*a, *b, column, dir),
+                _ => String::new(),
+            };
             return Err(ex.fail(format!(
-                "{} items, expected {}; first difference at position {i}: expected {}, got {}",
+                "{} items, expected {}; first difference at position {i}: expected {}, got {}{tie}",
                 ids.len(),
                 want.ids.len(),
                 show(want.ids.get(i)),
@@ -218,15 +253,13 @@ mod tests {
             updated,
             json: Value::Null,
         };
-        Records {
-            list: vec![
-                r(1, "a1", 10),
-                r(2, "B1", 10),
-                r(3, "_x", 5),
-                r(4, "v1.0", 20),
-                r(5, "V1.0", 10),
-            ],
-        }
+        Records::new(vec![
+            r(1, "a1", 10),
+            r(2, "B1", 10),
+            r(3, "_x", 5),
+            r(4, "v1.0", 20),
+            r(5, "V1.0", 10),
+        ])
     }
 
     #[test]

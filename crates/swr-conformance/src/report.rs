@@ -68,11 +68,13 @@ pub struct Got {
     pub status: u16,
     /// The headers that matter (`Content-Type`, `Content-Range`, `X-Request-Id`).
     pub headers: Vec<(String, String)>,
-    /// The start of the body (at most [`BODY_EXCERPT`] characters).
+    /// The body, shortened: a listing as its length and first tags
+    /// (`5 tags: [v1.0#12, latest#7, …]`, name#id), anything else cut after
+    /// [`BODY_EXCERPT`] characters.
     pub body: String,
 }
 
-/// Longest body excerpt kept in a [`Got`].
+/// Longest excerpt of a body that is not a listing, in a [`Got`].
 pub const BODY_EXCERPT: usize = 300;
 
 impl Report {

@@ -1,5 +1,7 @@
 //! AK/SK (`SDK-HMAC-SHA256`) authentication: what must pass, what must fail,
-//! and that every failure looks the same to the caller.
+//! and that every failure looks the same to the caller. The date checks sign
+//! with the kit's clock: against a live server they assume the two clocks
+//! agree within a few minutes.
 
 use std::time::{Duration, SystemTime};
 
@@ -228,8 +230,8 @@ async fn same_message(ctx: &Ctx) -> Verdict {
             None => first = Some((which, body)),
             Some((w0, b0)) if seen != (&b0.code, &b0.msg, &b0.json["errors"]) => {
                 return Err(ex.fail(format!(
-                    "a {which} is answered {} {:?} (errors {}), a {w0} {} {:?} (errors {}): \
-                     the difference tells a caller which part was wrong",
+                    "the {which} case is answered {} {:?} (errors {}), the {w0} case {} {:?} \
+                     (errors {}): the difference tells a caller which part was wrong",
                     body.code, body.msg, body.json["errors"], b0.code, b0.msg, b0.json["errors"]
                 )));
             }

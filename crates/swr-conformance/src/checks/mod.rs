@@ -137,12 +137,14 @@ pub(crate) async fn expect_page(
     records.check(&ex, q)
 }
 
-/// A page size that gives several pages, the last one partial when possible.
+/// A page size that gives several pages (7 for the standard fixture, so its
+/// last page is partial), at most about 25 of them for a big repository.
 pub(crate) fn page_size(total: usize) -> u64 {
+    let total = total as u64;
     if total >= 21 {
-        7
+        total.div_ceil(25).clamp(7, 1000)
     } else {
-        (total as u64 / 3).max(1)
+        (total / 3).max(1)
     }
 }
 

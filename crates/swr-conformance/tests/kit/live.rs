@@ -117,6 +117,7 @@ async fn binary_reports_a_mutant_with_fail_lines_and_junit() {
     let junit = dir.path().join("junit.xml");
     let out = kit_against(&base, &["--junit", junit.to_str().unwrap()]).await;
     let text = stdout(&out);
+    println!("{text}");
     assert_eq!(out.status.code(), Some(1), "{text}");
     let fails: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL ")).collect();
     let line = fails

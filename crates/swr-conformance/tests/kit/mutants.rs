@@ -170,6 +170,9 @@ async fn every_mutant_is_caught() {
     let mutants = all(&fixture);
     for mutant in mutants {
         let report = run(mutant.router, &fixture).await;
+        if std::env::var_os("SWR_CONFORMANCE_SHOW_MUTANTS").is_some() {
+            println!("--- {} ({})\n{report}", mutant.name, mutant.breaks);
+        }
         let failed: Vec<(String, String)> = report
             .failures()
             .map(|(c, _)| (c.name.clone(), c.group.clone()))

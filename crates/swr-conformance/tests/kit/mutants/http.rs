@@ -341,24 +341,67 @@ pub fn offset_past_end_error(base: Router) -> Router {
     })
 }
 
-/// Another domain's namespace is a 403 with a body of its own.
+/// Another domain's namespace is a 403 with a body of its own (a 404 of
+/// one's own namespace stays a 404).
 pub fn tenancy_403(base: Router, fixture: &Fixture) -> Router {
-    let namespaces: Vec<String> = fixture.namespaces.iter().map(|n| n.name.clone()).collect();
-    on_response(base, move |path, r| {
-        let namespaces = namespaces.clone();
-        async move {
-            let ns = path.split('/').nth(4).unwrap_or_default().to_owned();
-            if r.status() != StatusCode::NOT_FOUND || !namespaces.contains(&ns) {
-                return r;
-            }
-            let (mut parts, _) = r.into_parts();
-            parts.status = StatusCode::FORBIDDEN;
-            Response::from_parts(
-                parts,
-                error_body("SVCSTG.SWR.4030170", "Insufficient permissions", &ns),
-            )
+    let owners: HashMap<String, String> = fixture
+        .namespaces
+        .iter()
+        .map(|n| (n.name.clone(), n.domain.clone()))
+        .collect();
+    let mut callers: HashMap<String, String> = HashMap::new();
+    for d in &fixture.domains {
+        for t in d
+            .tokens
+            .iter()
+            .chain(d.expiring_tokens.iter().map(|t| &t.token))
+        {
+            callers.insert(t.clone(), d.id.clone());
         }
-    })
+        for c in &d.credentials {
+            callers.insert(format!("Access={},", c.ak), d.id.clone());
+        }
+    }
+    base.layer(middleware::from_fn(move |req: Request, next: Next| {
+        let (owners, callers) = (owners.clone(), callers.clone());
+        async move {
+            let ns = req
+                .uri()
+                .path()
+                .split('/')
+                .nth(4)
+                .unwrap_or_default()
+                .to_owned();
+            let foreign = {
+                let header = |name: &str| {
+                    req.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let token = header("x-auth-token").and_then(|t| callers.get(&t).cloned());
+                let signed = header("authorization").and_then(|a| {
+                    callers
+                        .iter()
+                        .find(|(k, _)| a.contains(k.as_str()))
+                        .map(|(_, d)| d.clone())
+                });
+                let caller = token.or(signed);
+                owners
+                    .get(&ns)
+                    .is_some_and(|o| caller.as_ref().is_some_and(|c| c != o))
+            };
+            let response = next.run(req).await;
+            if !foreign || response.status() != StatusCode::NOT_FOUND {
+                return response;
+            }
+            let (mut parts, _) = response.into_parts();
+            parts.status = StatusCode::FORBIDDEN;
+            parts.headers.remove(CONTENT_LENGTH);
+            let body = error_body("SVCSTG.SWR.4030170", "Insufficient permissions", &ns);
+            Response::from_parts(parts, Body::from(body))
+        }
+    }))
 }
 
 /// A name that breaks the rules is a 404, as if it did not exist.

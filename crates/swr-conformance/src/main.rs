@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! swr-conformance --url http://127.0.0.1:8080 --fixtures standard.yaml [--skip aksk] [--junit out.xml]
+//! swr-conformance --print-fixture > standard.yaml    # the fixture to seed a server with
 //! ```
 //!
 //! Exit status: 0 when every check passed (skips allowed), 1 when any check
@@ -19,11 +20,14 @@ use clap::Parser;
 #[command(name = "swr-conformance", version)]
 struct Args {
     /// Base URL of the server, e.g. http://127.0.0.1:8080.
-    #[arg(long)]
-    url: String,
+    #[arg(long, required_unless_present = "print_fixture")]
+    url: Option<String>,
     /// The fixture file (swrd's format) the server was seeded with.
-    #[arg(long)]
-    fixtures: PathBuf,
+    #[arg(long, required_unless_present = "print_fixture")]
+    fixtures: Option<PathBuf>,
+    /// Print the kit's standard fixture (YAML) and exit.
+    #[arg(long, conflicts_with_all = ["url", "fixtures"])]
+    print_fixture: bool,
     /// Skip a group of checks (or one check by name); repeatable.
     #[arg(long = "skip", value_name = "GROUP")]
     skip: Vec<String>,
@@ -56,11 +60,17 @@ fn main() -> ExitCode {
 
 /// `Ok(all passed)`, or a usage/I/O error.
 fn run(args: Args) -> Result<bool, String> {
-    let url = reqwest::Url::parse(&args.url).map_err(|e| format!("--url {:?}: {e}", args.url))?;
+    if args.print_fixture {
+        print!("{}", swr_conformance::STANDARD_FIXTURE);
+        return Ok(true);
+    }
+    let (Some(base), Some(fixtures)) = (args.url, args.fixtures) else {
+        return Err("--url and --fixtures are required".into());
+    };
+    let url = reqwest::Url::parse(&base).map_err(|e| format!("--url {base:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
-            "--url {:?}: expected an http or https URL",
-            args.url
+            "--url {base:?}: expected an http or https URL"
         ));
     }
     let names: Vec<&str> = swr_conformance::check_list().iter().map(|c| c.0).collect();
@@ -75,13 +85,13 @@ fn run(args: Args) -> Result<bool, String> {
             groups.join(", ")
         ));
     }
-    let fixture = swr_api::fixture::load(&args.fixtures).map_err(|e| e.to_string())?;
+    let fixture = swr_api::fixture::load(&fixtures).map_err(|e| e.to_string())?;
     let options = swr_conformance::Options { skip: args.skip };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let report = runtime.block_on(swr_conformance::run_live(&args.url, &fixture, &options));
+    let report = runtime.block_on(swr_conformance::run_live(&base, &fixture, &options));
     if args.verbose {
         for c in &report.checks {
             match &c.outcome {

@@ -1,6 +1,5 @@
-//! A complete SWR tag server on storage of your own (a `HashMap`), in under 60
-//! lines, that passes the conformance kit:
-//! `cargo run --example minimal_server --features docs -- FIXTURE.yaml [ADDR]`.
+//! A complete SWR tag server on your own storage (a `HashMap`) in 60 lines; it passes the
+//! conformance kit. `cargo run --example minimal_server --features docs -- FIXTURE [ADDR]`
 use std::{collections::HashMap, sync::Arc, time::SystemTime};
 
 use swr_api::server::memory::{Accounts, Domain, PullHosts, fixture_tags};
@@ -18,8 +17,7 @@ impl Api for Server {
     type Principal = Domain;
 
     async fn authenticate(&self, credentials: Credentials, _: &str) -> Result<Domain, Rejection> {
-        // Tokens with expiry; AK/SK signature + 15-minute date window, one 401.
-        self.accounts.authenticate(&credentials, SystemTime::now())
+        self.accounts.authenticate(&credentials, SystemTime::now()) // tokens; AK/SK + date window
     }
 
     async fn list_repository_tags(&self, req: Request<Domain>) -> Result<Response, Rejection> {
@@ -37,24 +35,26 @@ impl Api for Server {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: FIXTURE [ADDR]")?;
-    let fixture = swr_api::fixture::load(path)?;
+/// The API and its docs, over the tags of `fixture`.
+pub fn app(fixture: &swr_api::fixture::Fixture) -> axum::Router {
     let mut catalog = HashMap::new();
     for n in &fixture.namespaces {
         let repos = n.repositories.iter().map(|r| (r.name.clone(), vec![]));
         catalog.insert(n.name.clone(), (n.domain.clone(), repos.collect()));
     }
-    for t in fixture_tags(&fixture, &PullHosts::default(), SystemTime::now()) {
+    for t in fixture_tags(fixture, &PullHosts::default(), SystemTime::now()) {
         let repos: &mut HashMap<_, Vec<_>> = &mut catalog.get_mut(&t.namespace).unwrap().1;
         repos.get_mut(&t.repository).unwrap().push(t.tag);
     }
-    let accounts = Accounts::new(&fixture);
+    let accounts = Accounts::new(fixture);
+    router(Arc::new(Server { accounts, catalog })).merge(spec_routes())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let fixture = swr_api::fixture::load(std::env::args().nth(1).ok_or("usage: FIXTURE [ADDR]")?)?;
     let addr = std::env::args().nth(2);
     let listener = tokio::net::TcpListener::bind(addr.as_deref().unwrap_or("127.0.0.1:8080"));
-    let listener = listener.await?;
-    let app = router(Arc::new(Server { accounts, catalog })).merge(spec_routes());
-    axum::serve(listener, app).await?;
+    axum::serve(listener.await?, app(&fixture)).await?;
     Ok(())
 }

@@ -69,9 +69,7 @@ fn run(args: Args) -> Result<bool, String> {
     };
     let url = reqwest::Url::parse(&base).map_err(|e| format!("--url {base:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "--url {base:?}: expected an http or https URL"
-        ));
+        return Err(format!("--url {base:?}: expected an http or https URL"));
     }
     let names: Vec<&str> = swr_conformance::check_list().iter().map(|c| c.0).collect();
     let groups = swr_conformance::groups();

@@ -1,36 +1,25 @@
 //! `swrd`'s implementation of the generated [`Api`] trait: credentials and
-//! requests in, store calls, responses out. No HTTP plumbing lives here: the
-//! generated router calls [`Api::authenticate`] before it looks at any
-//! parameter (so a caller with wrong credentials gets a 401 whatever else is
-//! wrong with the request), validates every parameter, merges both query
-//! forms into one `ListQuery` and sets
-//! `X-Request-Id`. Every error is a [`Rejection`] from its named
+//! requests in, the listing service and the auth lookups called, responses
+//! out. No HTTP plumbing lives here: the generated router calls
+//! [`Api::authenticate`] before it looks at any parameter (so a caller with
+//! wrong credentials gets a 401 whatever else is wrong with the request),
+//! validates every parameter, merges both query forms into one `ListQuery`
+//! and sets `X-Request-Id`. Every error is a [`Rejection`] from its named
 //! constructors: no SWR code is written here.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use futures_util::TryStreamExt;
-use swr_api::ContentRange;
-use swr_api::server::support::{Credentials, JsonArray, Rejection};
+use swr_api::server::support::{Credentials, Rejection};
 use swr_api::server::{
-    Api, ListQuery, ListRepositoryTagsHeaders, ListRepositoryTagsPath, ListRepositoryTagsRequest,
+    Api, ListRepositoryTagsHeaders, ListRepositoryTagsPath, ListRepositoryTagsRequest,
     ListRepositoryTagsResponse,
 };
-use swr_api::types::ShowReposTagResp;
 
 use crate::auth::{self, AuthError};
-use crate::pages::PageCache;
-use crate::store::{AnyStore, Store, StoreError, TagQuery, TagRecord};
-
-/// Registry addresses used to build `path` and `internal_path`.
-#[derive(Debug, Clone)]
-pub struct Registry {
-    /// External pull host, e.g. `swr.cn-north-4.myhuaweicloud.com`.
-    pub host: String,
-    /// In-cluster pull host, e.g. `10.125.0.198:20202`.
-    pub internal_host: String,
-}
+use crate::listing::{ListRequest, Listed, Listing, PageCache};
+pub use crate::render::{Registry, render};
+use crate::store::{AnyStore, Store, StoreError};
 
 /// Who is calling, once [`Api::authenticate`] has accepted the credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +29,10 @@ pub struct Caller {
     pub domain_id: String,
 }
 
-/// The server: a store, how to describe pull addresses, and the page cache.
+/// The server: a store for the auth lookups and the listing service over it.
 pub struct SwrdApi<S = AnyStore> {
     store: Arc<S>,
-    registry: Registry,
-    pages: Option<Arc<PageCache>>,
+    listing: Listing<S>,
 }
 
 impl<S: Store> SwrdApi<S> {
@@ -59,11 +47,8 @@ impl<S: Store> SwrdApi<S> {
         registry: Registry,
         pages: Option<Arc<PageCache>>,
     ) -> Self {
-        Self {
-            store,
-            registry,
-            pages,
-        }
+        let listing = Listing::with_cache(store.clone(), registry, pages);
+        Self { store, listing }
     }
 }
 
@@ -98,7 +83,7 @@ impl<S: Store> Api for SwrdApi<S> {
                     namespace,
                     repository: _,
                 },
-            query: ListQuery { page, order, tag },
+            query,
             headers:
                 ListRepositoryTagsHeaders {
                     content_type: _,
@@ -107,75 +92,17 @@ impl<S: Store> Api for SwrdApi<S> {
             principal: Caller { domain_id },
             request_id,
         } = req;
-        let registry = self.registry.clone();
-        let store = self.store.clone();
-        let pages = self.pages.clone();
-        // The store call runs in its own task: when the client goes away or the
-        // deadline fires, this future is dropped, but the read transaction still
-        // ends cleanly. Cancelling sqlx mid-transaction can return a pooled
-        // connection with an open transaction, and the next request on it fails.
-        let read = tokio::spawn(async move {
-            let query = TagQuery {
-                domain_id: &domain_id,
-                namespace: &namespace,
-                repository: &repository,
-                order,
-                tag_contains: tag.as_deref(),
-                page,
-            };
-            match page {
-                Some(page) => {
-                    if let Some(pages) = &pages {
-                        let at = store.repository_version(&query).await?;
-                        if let Some(cached) =
-                            pages.page(&*store, &registry, &query, at, page).await?
-                        {
-                            let content_range = ContentRange {
-                                offset: page.offset(),
-                                count: cached.count,
-                                total: cached.total,
-                            };
-                            return Ok((JsonArray::Encoded(cached.body), content_range));
-                        }
-                        pages.refresh(store.clone(), at);
-                    }
-                    store.list_tags(&query).await.map(|p| {
-                        let body: Vec<ShowReposTagResp> = p
-                            .records
-                            .into_iter()
-                            .map(|r| render(&registry, r))
-                            .collect();
-                        let content_range = ContentRange {
-                            offset: page.offset(),
-                            count: body.len() as u64,
-                            total: p.total,
-                        };
-                        (JsonArray::Items(body), content_range)
-                    })
-                }
-                None => store.stream_tags(&query).await.map(|stream| {
-                    // Everything, streamed: the count is the total by construction.
-                    let total = stream.total();
-                    let body = JsonArray::stream(stream.map_ok(move |r| render(&registry, r)));
-                    (
-                        body,
-                        ContentRange {
-                            offset: 0,
-                            count: total,
-                            total,
-                        },
-                    )
-                }),
-            }
-        });
-        let result = match read.await {
-            Ok(result) => result,
-            Err(e) => Err(StoreError::Io(std::io::Error::other(format!(
-                "the store task failed: {e}"
-            )))),
+        let request = ListRequest {
+            domain_id,
+            namespace,
+            repository,
+            query,
         };
-        match result {
-            Ok((body, content_range)) => Ok(ListRepositoryTagsResponse::Ok {
+        match self.listing.list(request).await {
+            Ok(Listed {
+                body,
+                content_range,
+            }) => Ok(ListRepositoryTagsResponse::Ok {
                 body,
                 content_range,
             }),
@@ -186,34 +113,6 @@ impl<S: Store> Api for SwrdApi<S> {
             }) => Err(Rejection::not_found_repository(&namespace, &repository)),
             Err(e) => Err(internal(&e, &request_id)),
         }
-    }
-}
-
-/// A store record as the API's model, with the pull addresses filled in.
-pub fn render(registry: &Registry, r: TagRecord) -> ShowReposTagResp {
-    let reference = format!("{}/{}:{}", r.namespace, r.repository, r.tag);
-    ShowReposTagResp {
-        path: format!("{}/{reference}", registry.host),
-        internal_path: format!("{}/{reference}", registry.internal_host),
-        id: r.id,
-        repo_id: r.repo_id,
-        tag: r.tag,
-        image_id: r.image_id,
-        manifest: r.manifest,
-        digest: r.digest,
-        schema: r.schema,
-        size: r.size,
-        is_trusted: r.is_trusted,
-        created: r.created,
-        updated: r.updated,
-        deleted: r.deleted,
-        domain_id: r.domain_id,
-        scanned: r.scanned,
-        // The store only holds 0 or 1 (checked on every write).
-        tag_type: r
-            .tag_type
-            .try_into()
-            .unwrap_or_else(|_| 0.try_into().expect("0 is a tag_type")),
     }
 }
 

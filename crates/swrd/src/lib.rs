@@ -5,8 +5,10 @@
 //! - [`auth`]: token and AK/SK (`SDK-HMAC-SHA256`) checks against the store;
 //! - [`http`]: the whole HTTP surface (API, `/openapi.json`, `/docs`, probes,
 //!   `/metrics`) and its layers;
-//! - [`pages`]: the in-memory order index and serialized tags that make a
-//!   page at any offset cost O(limit), checked against the store's version;
+//! - [`listing`]: "a page of a repository": the in-memory order index kept
+//!   current by the store's change log, serialized tags, the SQL fallback
+//!   and the unpaged stream, behind one call; [`render`]: records as the API
+//!   shows them;
 //! - [`store`]: SQLite/PostgreSQL storage behind the [`store::Store`] trait;
 //! - [`registry`]: the feed from a real OCI registry (webhook + resync);
 //! - [`fixtures`]: the YAML/JSON format that seeds a store; [`synth`]: bulk
@@ -18,7 +20,8 @@ pub mod auth;
 pub mod demo;
 pub use swr_api::fixture as fixtures;
 pub mod http;
-pub mod pages;
+pub mod listing;
 pub mod registry;
+pub mod render;
 pub mod store;
 pub mod synth;

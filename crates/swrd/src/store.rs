@@ -241,6 +241,19 @@ impl IndexRows {
     }
 }
 
+/// What changed in a repository since an index's version, read in one
+/// snapshot ([`Store::index_delta`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexDelta {
+    /// The version the delta leads to.
+    pub version: i64,
+    /// Ids of the tags logged as changed since, ascending: each is either in
+    /// `rows` (its state at `version`) or no longer in the repository.
+    pub changed: Vec<i64>,
+    /// The changed tags still in the repository (`rows.version == version`).
+    pub rows: IndexRows,
+}
+
 /// An AK/SK pair's owner and secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
@@ -514,14 +527,31 @@ pub trait Store: Send + Sync + 'static {
         repo_id: i64,
     ) -> impl Future<Output = Result<Option<IndexRows>, StoreError>> + Send;
 
-    /// The records of `ids` (any order) as they are at version `at`, or
-    /// `None` if the repository has moved past it.
+    /// The records of `ids` (any order) as they were at version `at`: `None`
+    /// unless none of them changed after `at` (per the change log; the
+    /// repository itself may have moved on through other tags).
     fn tags_by_id(
         &self,
         q: &TagQuery<'_>,
         at: RepositoryVersion,
         ids: &[i64],
     ) -> impl Future<Output = Result<Option<Vec<TagRecord>>, StoreError>> + Send;
+
+    /// The tags of `repo_id` changed after version `since`, and their current
+    /// index columns, in one snapshot; `None` when the repository is gone or
+    /// its change log no longer reaches back to `since` (rebuild instead).
+    fn index_delta(
+        &self,
+        repo_id: i64,
+        since: i64,
+    ) -> impl Future<Output = Result<Option<IndexDelta>, StoreError>> + Send;
+
+    /// Forgets change-log entries written before `older_than` (Unix
+    /// seconds); returns how many. Indexes older than what is left rebuild.
+    fn prune_change_log(
+        &self,
+        older_than: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// The domain an `X-Auth-Token` belongs to.
     ///
@@ -729,6 +759,18 @@ impl Store for AnyStore {
         ids: &[i64],
     ) -> Result<Option<Vec<TagRecord>>, StoreError> {
         delegate!(self, s => s.tags_by_id(q, at, ids).await)
+    }
+
+    async fn index_delta(
+        &self,
+        repo_id: i64,
+        since: i64,
+    ) -> Result<Option<IndexDelta>, StoreError> {
+        delegate!(self, s => s.index_delta(repo_id, since).await)
+    }
+
+    async fn prune_change_log(&self, older_than: i64) -> Result<u64, StoreError> {
+        delegate!(self, s => s.prune_change_log(older_than).await)
     }
 
     async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {

@@ -1,6 +1,6 @@
-//! The page cache (`swrd::pages`) against the SQL path, on both backends:
-//! every page it serves is byte for byte the page SQL gives, and after any
-//! write it serves nothing built before the write.
+//! The page cache (`swrd::listing`) against the SQL path, on both backends:
+//! every page it serves is byte for byte the page SQL gives, after any
+//! sequence of writes, and it never serves a page from before a write.
 
 mod common;
 
@@ -10,13 +10,14 @@ use std::time::Duration;
 use common::Harness;
 use swr_filter::{Order, OrderColumn, OrderType, Page};
 use swrd::api::{Registry, render};
-use swrd::pages::{CachedPage, PageCache};
+use swrd::listing::{CachedPage, PageCache};
 use swrd::store::{
     AnyStore, ImageData, RegistryChange, RegistryEvent, RepositoryVersion, Store, TagQuery,
 };
 use swrd::synth;
 
 on_both_backends!(
+    cached_pages_follow_random_writes,
     paginate_equals_sql_pages,
     cached_pages_equal_sql_pages,
     every_write_path_changes_the_version,
@@ -34,7 +35,8 @@ fn query(repository: &str) -> TagQuery<'_> {
     TagQuery::new(synth::DEMO_DOMAIN_ID, "demo", repository)
 }
 
-/// Asks the cache until it answers (the index builds in the background).
+/// The cache's page of `q`: its index brought to the current version (or
+/// later), then the page.
 async fn cached(
     pages: &Arc<PageCache>,
     store: &Arc<AnyStore>,
@@ -42,18 +44,21 @@ async fn cached(
     page: Page,
 ) -> (RepositoryVersion, CachedPage) {
     let at = store.repository_version(q).await.unwrap();
-    for _ in 0..500 {
+    for _ in 0..3 {
+        let index = pages
+            .index_at_least(store, at, Duration::from_secs(10))
+            .await
+            .expect("the index is ready within 10 s");
+        assert!(index.at().version >= at.version);
         if let Some(p) = pages
-            .page(&**store, &registry(), q, at, page)
+            .page(&**store, &registry(), q, &index, page)
             .await
             .unwrap()
         {
-            return (at, p);
+            return (index.at(), p);
         }
-        pages.refresh(store.clone(), at);
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("the page index of {at:?} was not built within 5 s");
+    panic!("the cache did not answer at {at:?}");
 }
 
 /// The SQL path's page, serialized as the API does.
@@ -105,11 +110,8 @@ async fn cached_pages_equal_sql_pages(h: Harness) {
                 q.page = Some(page);
                 let (at, got) = cached(&pages, &store, &q, page).await;
                 // Asked again: the whole-body cache answers, with the same page.
-                let again = pages
-                    .page(&*store, &registry(), &q, at, page)
-                    .await
-                    .unwrap()
-                    .expect("a page just served is cached");
+                let (again_at, again) = cached(&pages, &store, &q, page).await;
+                assert_eq!(again_at, at);
                 assert_eq!(again.body, got.body);
                 assert_eq!((again.total, again.count), (got.total, got.count));
                 let got_values: Vec<serde_json::Value> = serde_json::from_slice(&got.body).unwrap();
@@ -212,6 +214,11 @@ async fn nothing_built_before_a_write_is_served_after_it(h: Harness) {
     q.page = Some(page);
     let (before, first) = cached(&pages, &store, &q, page).await;
     assert_eq!(first.total, 300);
+    let first_ids: Vec<i64> = serde_json::from_slice::<Vec<serde_json::Value>>(&first.body)
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
 
     // Another handle (as another replica would) pushes the newest tag.
     let other = h.another().await;
@@ -220,20 +227,144 @@ async fn nothing_built_before_a_write_is_served_after_it(h: Harness) {
 
     let after = store.repository_version(&q).await.unwrap();
     assert_ne!(after, before);
-    // The old index does not answer for the new version ...
-    let miss = pages
-        .page(&*store, &registry(), &q, after, page)
+    // Rows unchanged since the old version may still be read for it, the
+    // new tag not (it changed after that version).
+    let unchanged = store.tags_by_id(&q, before, &first_ids).await.unwrap();
+    assert_eq!(unchanged.map(|r| r.len()), Some(5));
+    let newest = store
+        .list_tags(&{
+            let mut n = q;
+            n.page = Some(Page::new(0, 1).unwrap());
+            n
+        })
         .await
         .unwrap();
-    assert!(miss.is_none(), "an index built before the write answered");
-    // ... nor can rows be read at the old version any more.
-    let rows = store.tags_by_id(&q, before, &[1]).await.unwrap();
-    assert!(rows.is_none(), "rows read at a version that has passed");
-    // Once rebuilt, the page has the new tag and the new total.
-    let (_, now) = cached(&pages, &store, &q, page).await;
+    let rows = store
+        .tags_by_id(&q, before, &[newest.records[0].id])
+        .await
+        .unwrap();
+    assert!(
+        rows.is_none(),
+        "a row that changed after the version was read for it"
+    );
+    // The very next page has the new tag and the new total, brought forward
+    // by a delta, not rebuilt.
+    let (now_at, now) = cached(&pages, &store, &q, page).await;
+    assert!(now_at.version >= after.version);
     assert_eq!(now.total, 301);
     let page: Vec<serde_json::Value> = serde_json::from_slice(&now.body).unwrap();
     assert_eq!(page[0]["Tag"], "newest");
+    assert_eq!(pages.stats().builds, 1, "{:?}", pages.stats());
+    assert!(pages.stats().deltas >= 1, "{:?}", pages.stats());
+}
+
+/// A fixed pseudo-random sequence (a linear congruential generator).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// 60 random writes (insert, re-push with a new digest and time, delete,
+/// re-tag and time changes by plain SQL), half of them through another
+/// handle, each followed by reads: every cached page equals the SQL page
+/// (orders, ties, byte-order names, filters, totals), and the index follows
+/// by deltas.
+async fn cached_pages_follow_random_writes(h: Harness) {
+    synth::synth(&h.store, None, "demo", "tools/busybox", 400, 11)
+        .await
+        .unwrap();
+    let store = Arc::new(h.store.clone());
+    let other = h.another().await;
+    let pages = Arc::new(PageCache::default());
+    let mut rng = Lcg(42);
+    let base = 1_800_000_000_000_000_000_i64;
+    let orders = [
+        Order::new(OrderColumn::UpdatedAt, OrderType::Desc),
+        Order::new(OrderColumn::UpdatedAt, OrderType::Asc),
+        Order::new(OrderColumn::Tag, OrderType::Asc),
+        Order::new(OrderColumn::Tag, OrderType::Desc),
+    ];
+    for step in 0..60_i64 {
+        let writer = if step % 2 == 0 { &*store } else { &other };
+        let all = store
+            .list_tags(&query("tools/busybox"))
+            .await
+            .unwrap()
+            .records;
+        let victim = &all[rng.below(all.len() as u64) as usize];
+        let at = base + step * 1_000_000_000;
+        match rng.below(5) {
+            0 => {
+                let events = [push(&format!("w{step}"), at, &format!("New-{step}"))];
+                writer.apply_registry_events(&events, None).await.unwrap();
+            }
+            1 => {
+                let mut event = push(&format!("w{step}"), at, &victim.tag);
+                if let RegistryChange::Push { image, .. } = &mut event.change {
+                    image.digest = format!("sha256:{:064x}", step);
+                }
+                writer.apply_registry_events(&[event], None).await.unwrap();
+            }
+            2 => {
+                let delete = RegistryEvent {
+                    id: format!("w{step}"),
+                    at,
+                    namespace: "demo".into(),
+                    repository: "tools/busybox".into(),
+                    change: RegistryChange::DeleteTag {
+                        tag: victim.tag.clone(),
+                    },
+                };
+                writer.apply_registry_events(&[delete], None).await.unwrap();
+            }
+            3 => {
+                // An operator renames a tag (re-tag) behind swrd's back.
+                h.raw_count(&format!(
+                    "UPDATE tags SET tag = 'Re{step}' WHERE id = {} RETURNING id",
+                    victim.id
+                ))
+                .await;
+            }
+            _ => {
+                // ... or moves its time onto another tag's (a tie).
+                let tie = &all[rng.below(all.len() as u64) as usize];
+                h.raw_count(&format!(
+                    "UPDATE tags SET updated = (SELECT updated FROM tags WHERE id = {}) WHERE id = {} RETURNING id",
+                    tie.id, victim.id
+                ))
+                .await;
+            }
+        }
+        let order = orders[rng.below(4) as usize];
+        let contains = [None, Some("1"), Some("New"), Some("Re")][rng.below(4) as usize];
+        let offset = rng.below(420);
+        for (offset, limit) in [(0, 10), (offset, 25)] {
+            let page = Page::new(offset, limit).unwrap();
+            let mut q = query("tools/busybox");
+            (q.order, q.tag_contains, q.page) = (order, contains, Some(page));
+            let (_, got) = cached(&pages, &store, &q, page).await;
+            let got_values: Vec<serde_json::Value> = serde_json::from_slice(&got.body).unwrap();
+            let (total, want) = sql_page(&store, &q).await;
+            let what = format!(
+                "step {step}: {order:?} contains {contains:?} offset {offset} limit {limit}"
+            );
+            assert_eq!(got.total, total, "total, {what}");
+            assert_eq!(got_values, want, "rows, {what}");
+        }
+    }
+    let stats = pages.stats();
+    assert!(
+        stats.deltas >= 30,
+        "the index followed by deltas: {stats:?}"
+    );
+    assert!(stats.builds <= 3, "and was rarely rebuilt: {stats:?}");
 }
 
 /// `swr_api::server::paging::paginate` (what the reference in-memory server

@@ -180,3 +180,16 @@ async fn another_fixture_passes_with_skips() {
         );
     }
 }
+
+/// The README's 60-line example server (`examples/minimal_server.rs`),
+/// compiled into this test as a module.
+#[path = "../../../../examples/minimal_server.rs"]
+#[allow(dead_code)]
+mod minimal_server;
+
+#[tokio::test]
+async fn the_minimal_example_passes_every_check() {
+    let fixture = standard_fixture();
+    let report = run(minimal_server::app(&fixture), &fixture).await;
+    assert_clean("examples/minimal_server.rs", &report);
+}

@@ -11,8 +11,8 @@ use super::coalesce::Coalesce;
 use super::sql::{self, Dialect, STREAM_BUFFER, impl_store};
 use super::time::format_timestamp;
 use super::{
-    Credential, ImportReport, IndexRows, NewTag, RepositoryVersion, Store, StoreError, TagPage,
-    TagQuery, TagRecord, TagStream, token_hash,
+    Credential, ImportReport, IndexDelta, IndexRows, NewTag, RepositoryVersion, Store, StoreError,
+    TagPage, TagQuery, TagRecord, TagStream, token_hash,
 };
 use crate::fixtures::Fixture;
 
@@ -86,6 +86,11 @@ const MIGRATIONS: &[super::Migration] = &[
         4,
         "repository_version",
         include_str!("../../migrations/postgres/0004_repository_version.sql"),
+    ),
+    (
+        5,
+        "change_log",
+        include_str!("../../migrations/postgres/0005_change_log.sql"),
     ),
 ];
 

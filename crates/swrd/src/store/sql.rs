@@ -46,6 +46,21 @@ pub(super) const RESOLVE_VERSION: &str = "SELECT n.id, r.id, r.version FROM name
      LEFT JOIN repositories r ON r.namespace_id = n.id AND r.name = $3 \
      WHERE n.name = $1 AND n.domain_id = $2";
 pub(super) const REPOSITORY_VERSION: &str = "SELECT version FROM repositories WHERE id = $1";
+/// A repository's version and the newest version its change log no longer
+/// holds (migration 0005).
+pub(super) const VERSION_AND_FLOOR: &str =
+    "SELECT version, log_floor FROM repositories WHERE id = $1";
+/// Tags of repository `$1` logged as changed after version `$2`.
+pub(super) const CHANGED_SINCE: &str =
+    "SELECT DISTINCT tag_id FROM tag_changes WHERE repo_id = $1 AND version > $2";
+/// Forgets log entries older than `$1` (Unix seconds), raising each
+/// repository's floor to the newest version forgotten.
+pub(super) const RAISE_LOG_FLOORS: &str = "UPDATE repositories SET log_floor = pruned.version \
+     FROM (SELECT repo_id, max(version) AS version FROM tag_changes WHERE changed_at < $1 \
+           GROUP BY repo_id) AS pruned \
+     WHERE repositories.id = pruned.repo_id AND repositories.log_floor < pruned.version";
+pub(super) const PRUNE_LOG: &str = "DELETE FROM tag_changes WHERE changed_at < $1";
+
 /// What the page index of a repository is built from.
 pub(super) const INDEX_ROWS: &str = "SELECT id, tag, updated FROM tags WHERE repo_id = $1";
 
@@ -127,6 +142,23 @@ fn where_clause(d: &Dialect, q: &TagQuery<'_>) -> String {
         Some(_) => format!(" WHERE repo_id = $1 AND {}(tag, $2) > 0", d.contains),
         None => " WHERE repo_id = $1".to_owned(),
     }
+}
+
+/// Index columns of some tags of repository `$1` by id (`$2`, a list).
+pub(super) fn index_rows_by_id(d: &Dialect) -> String {
+    format!(
+        "SELECT id, tag, updated FROM tags WHERE repo_id = $1 AND id {}",
+        d.id_in_list
+    )
+}
+
+/// How many of some tags (`$2`, a list) of repository `$1` changed after
+/// version `$3`.
+pub(super) fn changed_among(d: &Dialect) -> String {
+    format!(
+        "SELECT count(*) FROM tag_changes WHERE repo_id = $1 AND tag_id {} AND version > $3",
+        d.id_in_list
+    )
 }
 
 /// Full rows of some tags of repository `$1` by id (`$2`, a list).
@@ -736,12 +768,28 @@ macro_rules! impl_store {
                 at: RepositoryVersion,
                 ids: &[i64],
             ) -> Result<Option<Vec<TagRecord>>, StoreError> {
+                // One snapshot: the rows, and proof that none of them changed
+                // after `at` (the log reaches back to `at`, and logs none of
+                // them since), so they are the rows an index at `at` saw.
                 let mut tx = self.pool.begin_with(BEGIN_READ).await?;
-                let version: Option<(i64,)> = sqlx::query_as(sql::REPOSITORY_VERSION)
+                let floor: Option<(i64, i64)> = sqlx::query_as(sql::VERSION_AND_FLOOR)
                     .bind(at.repo_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-                if version != Some((at.version,)) {
+                let unchanged = match floor {
+                    Some((version, _)) if version == at.version => true,
+                    Some((_, floor)) if floor <= at.version => {
+                        let (changed,): (i64,) = sqlx::query_as(&sql::changed_among(&DIALECT))
+                            .bind(at.repo_id)
+                            .bind(ids_param(ids))
+                            .bind(at.version)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        changed == 0
+                    }
+                    _ => false,
+                };
+                if !unchanged {
                     tx.commit().await?;
                     return Ok(None);
                 }
@@ -762,6 +810,65 @@ macro_rules! impl_store {
                     .map(|row| decode(row, at.repo_id, &owner))
                     .collect::<Result<_, _>>()?;
                 Ok(Some(records))
+            }
+
+            async fn index_delta(
+                &self,
+                repo_id: i64,
+                since: i64,
+            ) -> Result<Option<IndexDelta>, StoreError> {
+                use sqlx::Row as _;
+                let mut tx = self.pool.begin_with(BEGIN_READ).await?;
+                let floor: Option<(i64, i64)> = sqlx::query_as(sql::VERSION_AND_FLOOR)
+                    .bind(repo_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let version = match floor {
+                    Some((version, floor)) if floor <= since && since <= version => version,
+                    _ => {
+                        tx.commit().await?;
+                        return Ok(None);
+                    }
+                };
+                let changed: Vec<(i64,)> = sqlx::query_as(sql::CHANGED_SINCE)
+                    .bind(repo_id)
+                    .bind(since)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut changed: Vec<i64> = changed.into_iter().map(|(id,)| id).collect();
+                changed.sort_unstable();
+                let mut rows = IndexRows::new(version);
+                if !changed.is_empty() {
+                    let found = sqlx::query(&sql::index_rows_by_id(&DIALECT))
+                        .bind(repo_id)
+                        .bind(ids_param(&changed))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for row in &found {
+                        rows.push(row.try_get(0)?, row.try_get::<&str, _>(1)?, row.try_get(2)?)?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(Some(IndexDelta {
+                    version,
+                    changed,
+                    rows,
+                }))
+            }
+
+            async fn prune_change_log(&self, older_than: i64) -> Result<u64, StoreError> {
+                let mut tx = self.pool.begin_with(BEGIN_WRITE).await?;
+                sqlx::query(sql::RAISE_LOG_FLOORS)
+                    .bind(older_than)
+                    .execute(&mut *tx)
+                    .await?;
+                let pruned = sqlx::query(sql::PRUNE_LOG)
+                    .bind(older_than)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(pruned)
             }
 
             async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {

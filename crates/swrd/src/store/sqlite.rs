@@ -15,8 +15,8 @@ use sqlx::{Executor as _, Sqlite};
 use super::sql::{self, Dialect, STREAM_BUFFER, impl_store};
 use super::time::format_timestamp;
 use super::{
-    Credential, ImportReport, IndexRows, NewTag, RepositoryVersion, Store, StoreError, TagPage,
-    TagQuery, TagRecord, TagStream, token_hash,
+    Credential, ImportReport, IndexDelta, IndexRows, NewTag, RepositoryVersion, Store, StoreError,
+    TagPage, TagQuery, TagRecord, TagStream, token_hash,
 };
 use crate::fixtures::Fixture;
 use inline::InlineReads;
@@ -74,6 +74,11 @@ const MIGRATIONS: &[super::Migration] = &[
         4,
         "repository_version",
         include_str!("../../migrations/sqlite/0004_repository_version.sql"),
+    ),
+    (
+        5,
+        "change_log",
+        include_str!("../../migrations/sqlite/0005_change_log.sql"),
     ),
 ];
 

@@ -1,0 +1,490 @@
+//! [`RepoIndex`]: one repository's tags in both orders at one version, built
+//! from every row once and then brought forward by deltas.
+//!
+//! Tags live in *slots* ordered by id (ids only grow, so a new tag is an
+//! append; a deleted one leaves a tombstone until the next full build). Each
+//! slot keeps the tag's id, name, `updated` and *stamp*: the version at which
+//! its row was last read, so a serialized tag cached under (id, stamp) stays
+//! valid until the tag itself changes. The two orders are [`OrderList`]s of
+//! slot numbers. Applying a delta of k tags copies O(k) chunks and shares the
+//! rest with the previous version, which readers may still hold.
+
+use std::cmp::Ordering;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use swr_filter::{Order, OrderColumn, OrderType, Page};
+
+use super::chunked::OrderList;
+use crate::store::{IndexDelta, IndexRows, RepositoryVersion};
+
+/// Slots per chunk of slot data.
+const SLOTS: usize = 1024;
+
+/// One tag as the index knows it.
+#[derive(Debug, Clone)]
+struct Slot {
+    id: i64,
+    updated: i64,
+    stamp: i64,
+    name: Box<str>,
+    live: bool,
+}
+
+/// One repository's tags in both orders, at one version.
+#[derive(Debug)]
+pub struct RepoIndex {
+    pub(super) at: RepositoryVersion,
+    slots: Vec<Arc<Vec<Slot>>>,
+    /// Slots sorted by (`updated`, `id`) ascending.
+    by_updated: OrderList,
+    /// Slots sorted by `tag` ascending (byte order; names are unique).
+    by_tag: OrderList,
+    tombstones: usize,
+    /// Recent `tag` filters, most recent first (of this version only).
+    filters: Mutex<Vec<FilterResult>>,
+    pub(super) last_used: AtomicU64,
+}
+
+/// What a page request selects from an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// Tags matching the filter, ignoring the page.
+    pub total: u64,
+    /// (id, stamp) of the page's tags, in order.
+    pub tags: Vec<(i64, i64)>,
+}
+
+/// Why a delta could not be applied: build the index again instead.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NeedsRebuild;
+
+impl RepoIndex {
+    /// Sorts `rows` (read at `repo_id`'s version) into both orders.
+    pub fn build(repo_id: i64, rows: IndexRows) -> RepoIndex {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_unstable_by_key(|&i| rows.ids[i]);
+        let name = |i: usize| {
+            let start = if i == 0 {
+                0
+            } else {
+                rows.name_ends[i - 1] as usize
+            };
+            &rows.names[start..rows.name_ends[i] as usize]
+        };
+        let all: Vec<Slot> = order
+            .iter()
+            .map(|&i| Slot {
+                id: rows.ids[i],
+                updated: rows.updated[i],
+                stamp: rows.version,
+                name: name(i).into(),
+                live: true,
+            })
+            .collect();
+        let n = u32::try_from(all.len()).expect("IndexRows::push bounds the count below u32");
+        let mut by_updated: Vec<u32> = (0..n).collect();
+        by_updated.sort_unstable_by_key(|&s| (all[s as usize].updated, all[s as usize].id));
+        let mut by_tag: Vec<u32> = (0..n).collect();
+        by_tag.sort_unstable_by(|&a, &b| {
+            all[a as usize]
+                .name
+                .as_bytes()
+                .cmp(all[b as usize].name.as_bytes())
+        });
+        RepoIndex {
+            at: RepositoryVersion {
+                repo_id,
+                version: rows.version,
+            },
+            slots: all.chunks(SLOTS).map(|c| Arc::new(c.to_vec())).collect(),
+            by_updated: OrderList::from_sorted(&by_updated),
+            by_tag: OrderList::from_sorted(&by_tag),
+            tombstones: 0,
+            filters: Mutex::default(),
+            last_used: AtomicU64::new(0),
+        }
+    }
+
+    /// The repository and version the index is at.
+    pub fn at(&self) -> RepositoryVersion {
+        self.at
+    }
+
+    /// How many tags.
+    pub fn len(&self) -> usize {
+        self.by_updated.len()
+    }
+
+    /// Heap bytes held, approximately.
+    pub fn bytes(&self) -> usize {
+        let slots: usize = self
+            .slots
+            .iter()
+            .flat_map(|c| c.iter())
+            .map(|s| std::mem::size_of::<Slot>() + s.name.len())
+            .sum();
+        // Filter results: at most one more position per tag.
+        slots + self.by_updated.bytes() + self.by_tag.bytes() + self.len().max(1024) * 4
+    }
+
+    /// Deleted tags still holding a slot; past a quarter of the live ones a
+    /// full build is worth its cost.
+    pub fn is_fragmented(&self) -> bool {
+        self.tombstones > 1024 && self.tombstones > self.len() / 4
+    }
+
+    fn slot(&self, s: u32) -> &Slot {
+        slot_in(&self.slots, s)
+    }
+
+    fn slot_count(&self) -> usize {
+        self.slots.iter().map(|c| c.len()).sum()
+    }
+
+    /// The slot of `id`, if the index has ever seen it.
+    fn find(&self, id: i64) -> Option<u32> {
+        let chunk = self
+            .slots
+            .partition_point(|c| c.last().is_some_and(|s| s.id < id));
+        let c = self.slots.get(chunk)?;
+        let at = c.binary_search_by_key(&id, |s| s.id).ok()?;
+        u32::try_from(chunk * SLOTS + at).ok()
+    }
+
+    /// This index brought to `delta.version`: removed tags leave their
+    /// orders, changed ones move, new ones are appended. The result shares
+    /// every unchanged chunk with `self`.
+    pub fn apply(&self, delta: &IndexDelta) -> Result<RepoIndex, NeedsRebuild> {
+        if delta.version < self.at.version {
+            return Err(NeedsRebuild);
+        }
+        let mut next = RepoIndex {
+            at: RepositoryVersion {
+                repo_id: self.at.repo_id,
+                version: delta.version,
+            },
+            slots: self.slots.clone(),
+            by_updated: self.by_updated.clone(),
+            by_tag: self.by_tag.clone(),
+            tombstones: self.tombstones,
+            filters: Mutex::default(),
+            last_used: AtomicU64::new(0),
+        };
+        let rows = &delta.rows;
+        let mut current = std::collections::HashMap::with_capacity(rows.len());
+        for i in 0..rows.len() {
+            let start = if i == 0 {
+                0
+            } else {
+                rows.name_ends[i - 1] as usize
+            };
+            current.insert(
+                rows.ids[i],
+                (
+                    &rows.names[start..rows.name_ends[i] as usize],
+                    rows.updated[i],
+                ),
+            );
+        }
+        for &id in &delta.changed {
+            let old = next.find(id).filter(|&s| next.slot(s).live);
+            if let Some(s) = old {
+                next.unlink(s);
+            }
+            match (current.get(&id), old) {
+                (Some(&(name, updated)), Some(s)) => {
+                    next.write(s, |slot| {
+                        slot.name = name.into();
+                        slot.updated = updated;
+                        slot.stamp = delta.version;
+                    });
+                    next.link(s);
+                }
+                (Some(&(name, updated)), None) => {
+                    // Ids only grow; one below the last slot (an id given
+                    // by hand, or a tag that came back) needs a rebuild.
+                    if next
+                        .slots
+                        .last()
+                        .and_then(|c| c.last())
+                        .is_some_and(|last| last.id >= id)
+                    {
+                        return Err(NeedsRebuild);
+                    }
+                    let s = next.append(Slot {
+                        id,
+                        updated,
+                        stamp: delta.version,
+                        name: name.into(),
+                        live: true,
+                    })?;
+                    next.link(s);
+                }
+                (None, Some(s)) => {
+                    next.write(s, |slot| slot.live = false);
+                    next.tombstones += 1;
+                }
+                (None, None) => {}
+            }
+        }
+        Ok(next)
+    }
+
+    fn write(&mut self, s: u32, f: impl FnOnce(&mut Slot)) {
+        let s = s as usize;
+        f(&mut Arc::make_mut(&mut self.slots[s / SLOTS])[s % SLOTS]);
+    }
+
+    fn append(&mut self, slot: Slot) -> Result<u32, NeedsRebuild> {
+        let n = u32::try_from(self.slot_count()).map_err(|_| NeedsRebuild)?;
+        match self.slots.last_mut() {
+            Some(last) if last.len() < SLOTS => Arc::make_mut(last).push(slot),
+            _ => self.slots.push(Arc::new(vec![slot])),
+        }
+        Ok(n)
+    }
+
+    /// Takes slot `s` out of both orders (by its current data).
+    fn unlink(&mut self, s: u32) {
+        let slots = &self.slots;
+        self.by_updated.remove(s, by_updated(slots, s));
+        self.by_tag.remove(s, by_tag(slots, s));
+    }
+
+    /// Puts slot `s` into both orders (by its current data).
+    fn link(&mut self, s: u32) {
+        let slots = &self.slots;
+        self.by_updated.insert(s, by_updated(slots, s));
+        self.by_tag.insert(s, by_tag(slots, s));
+    }
+
+    /// The page of `order`, among the tags whose name contains `contains`.
+    pub fn select(&self, order: Order, contains: Option<&str>, page: Page) -> Selection {
+        let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+        let limit = page.limit() as usize;
+        let (total, slots) = match contains {
+            None => {
+                let list = match order.column {
+                    OrderColumn::UpdatedAt => &self.by_updated,
+                    OrderColumn::Tag => &self.by_tag,
+                };
+                let n = list.len();
+                let slots = match order.direction {
+                    OrderType::Asc => list.range(offset, offset.saturating_add(limit)),
+                    OrderType::Desc => {
+                        let end = n.saturating_sub(offset);
+                        let mut s = list.range(end.saturating_sub(limit), end);
+                        s.reverse();
+                        s
+                    }
+                };
+                (n, slots)
+            }
+            Some(needle) => {
+                let all = self.matching(order.column, needle);
+                let slots: Vec<u32> = match order.direction {
+                    OrderType::Asc => all.iter().skip(offset).take(limit).copied().collect(),
+                    OrderType::Desc => all.iter().rev().skip(offset).take(limit).copied().collect(),
+                };
+                (all.len(), slots)
+            }
+        };
+        Selection {
+            total: total as u64,
+            tags: slots
+                .into_iter()
+                .map(|s| (self.slot(s).id, self.slot(s).stamp))
+                .collect(),
+        }
+    }
+
+    /// Slots of the names containing `needle`, in `column`'s ascending order.
+    /// One scan of every name (~10 ms for a million), then kept for this
+    /// version: a filter is usually paged through, and under load many
+    /// clients ask for the same one.
+    fn matching(&self, column: OrderColumn, needle: &str) -> Arc<Vec<u32>> {
+        let mut filters = self.filters.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = filters
+            .iter()
+            .position(|(c, n, _)| *c == column && n == needle)
+        {
+            let hit = filters.remove(i);
+            let slots = hit.2.clone();
+            filters.insert(0, hit);
+            return slots;
+        }
+        drop(filters);
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        let ordered = match column {
+            OrderColumn::UpdatedAt => &self.by_updated,
+            OrderColumn::Tag => &self.by_tag,
+        };
+        let slots: Arc<Vec<u32>> = Arc::new(
+            ordered
+                .iter()
+                .filter(|&s| finder.find(self.slot(s).name.as_bytes()).is_some())
+                .collect(),
+        );
+        let mut filters = self.filters.lock().unwrap_or_else(PoisonError::into_inner);
+        filters.retain(|(c, n, _)| !(*c == column && n == needle));
+        filters.insert(0, (column, needle.to_owned(), slots.clone()));
+        // Bounded: the few most recent filters, and no more slots in all
+        // than the index has tags.
+        let (mut kept, mut keep) = (0, 0);
+        for (_, _, p) in filters.iter() {
+            if keep == MAX_FILTERS || kept + p.len() > self.len().max(1024) {
+                break;
+            }
+            kept += p.len();
+            keep += 1;
+        }
+        filters.truncate(keep);
+        slots
+    }
+}
+
+fn slot_in(slots: &[Arc<Vec<Slot>>], s: u32) -> &Slot {
+    let s = s as usize;
+    &slots[s / SLOTS][s % SLOTS]
+}
+
+/// Orders any slot against slot `s` by (`updated`, `id`).
+fn by_updated(slots: &[Arc<Vec<Slot>>], s: u32) -> impl Fn(u32) -> Ordering + '_ {
+    let key = (slot_in(slots, s).updated, slot_in(slots, s).id);
+    move |other| {
+        let o = slot_in(slots, other);
+        (o.updated, o.id).cmp(&key)
+    }
+}
+
+/// Orders any slot against slot `s` by name bytes.
+fn by_tag(slots: &[Arc<Vec<Slot>>], s: u32) -> impl Fn(u32) -> Ordering + '_ {
+    let key = slot_in(slots, s).name.as_bytes();
+    move |other| slot_in(slots, other).name.as_bytes().cmp(key)
+}
+
+/// A `tag` filter's result: (column, substring, the matching slots in the
+/// column's ascending order).
+type FilterResult = (OrderColumn, String, Arc<Vec<u32>>);
+
+/// Filter results kept per index.
+const MAX_FILTERS: usize = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(version: i64, tags: &[(i64, &str, i64)]) -> IndexRows {
+        let mut rows = IndexRows::new(version);
+        for &(id, name, updated) in tags {
+            rows.push(id, name, updated).unwrap();
+        }
+        rows
+    }
+
+    fn page(offset: u64, limit: u32) -> Page {
+        Page::new(offset, limit).unwrap()
+    }
+
+    fn ids(idx: &RepoIndex, order: Order, contains: Option<&str>, p: Page) -> (u64, Vec<i64>) {
+        let s = idx.select(order, contains, p);
+        (s.total, s.tags.into_iter().map(|(id, _)| id).collect())
+    }
+
+    const TAGS: &[(i64, &str, i64)] = &[
+        (1, "v1", 100),
+        (2, "v10", 300),
+        (3, "latest", 300),
+        (4, "v2", 200),
+        (5, "B", 50),
+    ];
+    const UPDATED_DESC: Order = Order::new(OrderColumn::UpdatedAt, OrderType::Desc);
+    const UPDATED_ASC: Order = Order::new(OrderColumn::UpdatedAt, OrderType::Asc);
+    const TAG_ASC: Order = Order::new(OrderColumn::Tag, OrderType::Asc);
+    const TAG_DESC: Order = Order::new(OrderColumn::Tag, OrderType::Desc);
+
+    #[test]
+    fn orders_match_the_sql_rules() {
+        let idx = RepoIndex::build(1, rows(7, TAGS));
+        let all = page(0, 100);
+        // Ties on `updated` break by id, in the same direction.
+        assert_eq!(ids(&idx, UPDATED_DESC, None, all).1, [3, 2, 4, 1, 5]);
+        assert_eq!(ids(&idx, UPDATED_ASC, None, all).1, [5, 1, 4, 2, 3]);
+        // Byte order: upper case before lower case.
+        assert_eq!(ids(&idx, TAG_ASC, None, all).1, [5, 3, 1, 2, 4]);
+        assert_eq!(ids(&idx, TAG_DESC, None, all).1, [4, 2, 1, 3, 5]);
+    }
+
+    #[test]
+    fn pages_and_filters_count_every_match() {
+        let idx = RepoIndex::build(1, rows(7, TAGS));
+        assert_eq!(ids(&idx, TAG_ASC, None, page(1, 2)), (5, vec![3, 1]));
+        assert_eq!(ids(&idx, TAG_ASC, None, page(9, 2)), (5, vec![]));
+        assert_eq!(ids(&idx, UPDATED_DESC, None, page(4, 2)), (5, vec![5]));
+        assert_eq!(ids(&idx, TAG_ASC, Some("v1"), page(0, 1)), (2, vec![1]));
+        assert_eq!(ids(&idx, TAG_ASC, Some("v1"), page(1, 5)), (2, vec![2]));
+        // Case-sensitive, like instr/strpos.
+        assert_eq!(ids(&idx, TAG_ASC, Some("b"), page(0, 5)), (0, vec![]));
+        let empty = RepoIndex::build(1, rows(1, &[]));
+        assert_eq!(
+            ids(&empty, UPDATED_DESC, Some("x"), page(0, 10)),
+            (0, vec![])
+        );
+        assert_eq!(ids(&empty, UPDATED_DESC, None, page(0, 10)), (0, vec![]));
+    }
+
+    #[test]
+    fn a_delta_equals_a_build_at_the_new_version() {
+        let before = RepoIndex::build(1, rows(7, TAGS));
+        // v10 re-pushed (newest), latest deleted, v3 new, B renamed to A.
+        let delta = IndexDelta {
+            version: 9,
+            changed: vec![2, 3, 5, 6],
+            rows: rows(9, &[(2, "v10", 400), (5, "A", 50), (6, "v3", 250)]),
+        };
+        let after = before.apply(&delta).unwrap();
+        let rebuilt = RepoIndex::build(
+            1,
+            rows(
+                9,
+                &[
+                    (1, "v1", 100),
+                    (2, "v10", 400),
+                    (4, "v2", 200),
+                    (5, "A", 50),
+                    (6, "v3", 250),
+                ],
+            ),
+        );
+        for order in [UPDATED_DESC, UPDATED_ASC, TAG_ASC, TAG_DESC] {
+            for contains in [None, Some("v"), Some("A")] {
+                for p in [page(0, 10), page(1, 2), page(4, 3)] {
+                    assert_eq!(
+                        ids(&after, order, contains, p),
+                        ids(&rebuilt, order, contains, p),
+                        "{order:?} {contains:?} {p:?}"
+                    );
+                }
+            }
+        }
+        // Unchanged tags keep their stamp (their cached JSON stays valid).
+        let stamps: Vec<(i64, i64)> = after.select(TAG_ASC, None, page(0, 10)).tags;
+        assert!(
+            stamps.contains(&(1, 7)) && stamps.contains(&(2, 9)) && stamps.contains(&(6, 9)),
+            "{stamps:?}"
+        );
+        // The old version is untouched.
+        assert_eq!(
+            ids(&before, UPDATED_DESC, None, page(0, 10)).1,
+            [3, 2, 4, 1, 5]
+        );
+        // An id below the last one cannot be appended.
+        let late = IndexDelta {
+            version: 10,
+            changed: vec![0],
+            rows: rows(10, &[(0, "old", 1)]),
+        };
+        assert_eq!(after.apply(&late).unwrap_err(), NeedsRebuild);
+    }
+}

@@ -43,6 +43,7 @@ impl OrderList {
         self.len
     }
 
+
     /// Heap bytes held (chunks counted whole, shared or not).
     pub fn bytes(&self) -> usize {
         self.chunks

@@ -116,6 +116,11 @@ impl RepoIndex {
         self.by_updated.len()
     }
 
+    /// No tags.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Heap bytes held, approximately.
     pub fn bytes(&self) -> usize {
         let slots: usize = self

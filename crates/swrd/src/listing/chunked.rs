@@ -43,7 +43,6 @@ impl OrderList {
         self.len
     }
 
-
     /// Heap bytes held (chunks counted whole, shared or not).
     pub fn bytes(&self) -> usize {
         self.chunks

@@ -175,17 +175,17 @@ fn list_tags_from_swrd(root: &Path, target: &Path) -> Result<()> {
     Ok(())
 }
 
-fn wait_until_listening(port: u16) -> Result<()> {
+pub(crate) fn wait_until_listening(port: u16) -> Result<()> {
     for _ in 0..300 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    bail!("swrd did not listen on port {port} within 30 s")
+    bail!("the server did not listen on port {port} within 30 s")
 }
 
-struct KillOnDrop(Child);
+pub(crate) struct KillOnDrop(pub(crate) Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -194,6 +194,6 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod check;
 pub mod codegen;
 pub mod compat;
+pub mod conformance;
 pub mod consumers;
 pub mod docs;
 pub mod lint;

@@ -9,6 +9,8 @@
 //!   when they are stale.
 //! - `check [--spec PATH]`: every drift check between the spec and the code.
 //! - `docs`: the static API reference page, `target/docs/index.html`.
+//! - `conformance`: the conformance kit's binary against swrd (SQLite and
+//!   PostgreSQL) and `examples/minimal_server.rs`, over sockets.
 //! - `release`: keep the current spec as `openapi/released/{info.version}.yaml`,
 //!   the baseline `check` classifies later changes against.
 //! - `consumers`: package every crate and build the projects in `consumers/`
@@ -33,9 +35,10 @@ fn main() -> ExitCode {
         Some("docs") => docs_cmd(),
         Some("consumers") => xtask::consumers::run(&workspace_root()),
         Some("release") => release_cmd(),
+        Some("conformance") => xtask::conformance::run(&workspace_root()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench|codegen [--check]|check [--spec PATH]|docs|consumers|release> [args...]"
+                "usage: cargo xtask <test|bench|codegen [--check]|check [--spec PATH]|docs|consumers|conformance|release> [args...]"
             );
             return ExitCode::from(2);
         }

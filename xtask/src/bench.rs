@@ -540,16 +540,16 @@ struct Server {
 
 impl Server {
     fn start(bin: &Path, database: &str) -> Result<Server> {
-        Server::start_with(bin, database, &[])
+        Server::start_at(bin, database, "127.0.0.1:0", &[])
     }
 
-    /// With `extra` flags after the defaults (a later `--listen` wins).
-    fn start_with(bin: &Path, database: &str, extra: &[&str]) -> Result<Server> {
+    /// Listening on `listen`, with `extra` flags.
+    fn start_at(bin: &Path, database: &str, listen: &str, extra: &[&str]) -> Result<Server> {
         let mut child = Command::new(bin)
             .args([
                 "serve",
                 "--listen",
-                "127.0.0.1:0",
+                listen,
                 "--database",
                 database,
                 "--demo",

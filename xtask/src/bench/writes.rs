@@ -163,7 +163,7 @@ pub(super) fn reads_while_writing(
         "--registry-webhook-secret",
         SECRET,
     ];
-    let server = Server::start_with(swrd_bin, database, &extra)?;
+    let server = Server::start_at(swrd_bin, database, "127.0.0.1:0", &extra)?;
     let mut tag = 0;
     for (repository, n) in repositories {
         for offset in [0, n / 2, n.saturating_sub(100)] {
@@ -216,6 +216,7 @@ pub(super) fn cold_start(
     database: &str,
     offset: u64,
 ) -> Result<Vec<String>> {
+    swr_api::tls::install_default_provider();
     let port = super::free_port()?;
     let url = format!(
         "http://127.0.0.1:{port}/v2/manage/namespaces/{NAMESPACE}/repos/big/tags?offset={offset}&limit=100"

@@ -255,11 +255,7 @@ pub(super) fn cold_start(
         }));
     }
     let started = Instant::now();
-    let server = Server::start_with(
-        swrd_bin,
-        database,
-        &["--listen", &format!("127.0.0.1:{port}")],
-    );
+    let server = Server::start_at(swrd_bin, database, &format!("127.0.0.1:{port}"), &[]);
     let server = server.context("starting swrd for the cold start")?;
     let deadline = Instant::now() + Duration::from_secs(seconds + 30);
     while first

@@ -82,10 +82,18 @@ impl Accounts {
                 }
                 _ => Err(Rejection::unauthenticated("the X-Auth-Token is not valid")),
             },
-            Credentials::Signed(signed) => match self.keys.get(&signed.access_key) {
-                Some((sk, domain)) if signed.verify(sk, now).is_ok() => Ok(Domain(domain.clone())),
-                _ => Err(Rejection::bad_signature()),
-            },
+            Credentials::Signed(signed) => {
+                // An unknown access key costs the same HMAC as a known one, so
+                // timing does not tell which keys exist either.
+                let (sk, domain) = match self.keys.get(&signed.access_key) {
+                    Some((sk, domain)) => (sk.as_str(), Some(domain)),
+                    None => ("", None),
+                };
+                match (signed.verify(sk, now), domain) {
+                    (Ok(()), Some(domain)) => Ok(Domain(domain.clone())),
+                    _ => Err(Rejection::bad_signature()),
+                }
+            }
         }
     }
 }

@@ -46,10 +46,12 @@ async fn verify_signature<S: Store>(
     signed: &SignedRequest,
     now: SystemTime,
 ) -> Result<String, AuthError> {
-    match store.credential(&signed.access_key).await? {
-        Some(credential) if signed.verify(&credential.secret_key, now).is_ok() => {
-            Ok(credential.domain_id)
-        }
+    // An unknown access key costs the same HMAC as a known one, so timing
+    // does not tell which keys exist either.
+    let credential = store.credential(&signed.access_key).await?;
+    let secret = credential.as_ref().map_or("", |c| c.secret_key.as_str());
+    match (signed.verify(secret, now), credential) {
+        (Ok(()), Some(credential)) => Ok(credential.domain_id),
         _ => Err(AuthError::Rejected(Rejection::bad_signature())),
     }
 }

@@ -1,41 +1,14 @@
 //! The drift check, run by `cargo test`: it passes on the committed spec, and it
 //! names the problem when a copy of the spec is mutated the ways specs drift.
 
-use std::path::PathBuf;
-
-use serde_json::{Value, json};
+use serde_json::json;
 use xtask::check::{self, Kind, Problem};
 
-fn spec() -> Value {
-    yaml_serde::from_str(&std::fs::read_to_string(xtask::spec_path()).unwrap()).unwrap()
-}
-
-/// Writes a mutated copy of the spec into a temp dir and checks it against the
-/// real code and snapshots.
-fn check_mutated(mutate: impl FnOnce(&mut Value)) -> Vec<Problem> {
-    let mut spec = spec();
-    mutate(&mut spec);
-    let dir = tempfile::tempdir().unwrap();
-    let path: PathBuf = dir.path().join("openapi.yaml");
-    std::fs::write(&path, yaml_serde::to_string(&spec).unwrap()).unwrap();
-    check::run(&xtask::workspace_root(), &path).unwrap()
-}
+mod common;
+use common::{check_mutated, op, param, spec};
 
 fn kinds(problems: &[Problem]) -> Vec<Kind> {
     problems.iter().map(|p| p.kind).collect()
-}
-
-fn op(spec: &mut Value) -> &mut Value {
-    &mut spec["paths"]["/v2/manage/namespaces/{namespace}/repos/{repository}/tags"]["get"]
-}
-
-fn param<'a>(spec: &'a mut Value, name: &str) -> &'a mut Value {
-    op(spec)["parameters"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|p| p["name"] == name)
-        .unwrap()
 }
 
 #[test]

@@ -3,27 +3,11 @@
 //! version bumps is a `breaking-change` problem of `cargo xtask check`.
 
 use serde_json::{Value, json};
-use xtask::check::{self, Kind, Problem};
+use xtask::check::{Kind, Problem};
 use xtask::compat::{self, Class};
 
-const TAGS: &str = "/v2/manage/namespaces/{namespace}/repos/{repository}/tags";
-
-fn spec() -> Value {
-    yaml_serde::from_str(&std::fs::read_to_string(xtask::spec_path()).unwrap()).unwrap()
-}
-
-fn op(spec: &mut Value) -> &mut Value {
-    &mut spec["paths"][TAGS]["get"]
-}
-
-fn param<'a>(spec: &'a mut Value, name: &str) -> &'a mut Value {
-    op(spec)["parameters"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|p| p["name"] == name)
-        .unwrap()
-}
+mod common;
+use common::{TAGS, check_mutated, op, param, spec};
 
 /// The classes of every difference a mutation makes.
 fn classify(mutate: impl FnOnce(&mut Value)) -> Vec<compat::Change> {
@@ -160,16 +144,6 @@ fn compatible_changes_are_classified() {
         param(s, "tag")["description"] = json!("Tag name substring.");
         op(s)["summary"] = json!("List tags");
     });
-}
-
-/// `check::run` on a mutated copy against the committed release.
-fn check_mutated(mutate: impl FnOnce(&mut Value)) -> Vec<Problem> {
-    let mut s = spec();
-    mutate(&mut s);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("openapi.yaml");
-    std::fs::write(&path, yaml_serde::to_string(&s).unwrap()).unwrap();
-    check::run(&xtask::workspace_root(), &path).unwrap()
 }
 
 #[test]

@@ -41,7 +41,7 @@ fn generated() -> Vec<(&'static str, String)> {
 
 #[cfg(not(feature = "codegen"))]
 fn generated() -> Vec<(&'static str, String)> {
-    const SNAPSHOTS: &str = "crates/swr-codegen/snapshots";
+    const SNAPSHOTS: &str = "generated";
     ["openapi.json", "types.rs", "client.rs", "server.rs"]
         .into_iter()
         .map(|name| {

@@ -1,7 +1,7 @@
 //! `cargo xtask codegen [--check]`: the generated code, committed as snapshots.
 //!
 //! `build.rs` generates into `$OUT_DIR`, which nobody reviews. The same output is
-//! committed under `crates/swr-codegen/snapshots/`, so a spec or generator change
+//! committed under `generated/`, so a spec or generator change
 //! shows its effect on the generated Rust in the diff, and `--check` (also run by
 //! `cargo xtask check` and `cargo test`) fails when the two drift apart.
 
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// Where the snapshots live, relative to the workspace root.
-pub const SNAPSHOT_DIR: &str = "crates/swr-codegen/snapshots";
+pub const SNAPSHOT_DIR: &str = "generated";
 
 /// One generated file: its path relative to the workspace root and contents.
 pub struct Snapshot {

@@ -54,7 +54,7 @@ pub mod webhook;
 use std::sync::Arc;
 
 pub use fetch::{FetchError, RegistryClient, RegistryConfig};
-pub use sync::{SyncOptions, SyncReport};
+pub use sync::{SyncOptions, SyncProgress, SyncReport};
 pub use webhook::{Webhook, routes};
 
 use crate::store::AnyStore;

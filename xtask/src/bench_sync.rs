@@ -41,7 +41,9 @@ pub fn run(release: &Path, out: &Path, quick: bool) -> Result<Vec<String>> {
         ]);
     };
     if which("wrk").is_none() {
-        return Ok(vec!["sync: wrk is not installed; the sync row was skipped".into()]);
+        return Ok(vec![
+            "sync: wrk is not installed; the sync row was skipped".into(),
+        ]);
     }
     let n: u64 = std::env::var("SWRD_BENCH_SYNC_TAGS")
         .ok()
@@ -100,8 +102,10 @@ pub fn run(release: &Path, out: &Path, quick: bool) -> Result<Vec<String>> {
             "sync: {name} of {n} tags in {:.1} s, {mine:.0} manifest requests/s = {ratio:.2}x the registry's raw manifest GET rate ({raw:.0}/s, wrk)",
             r["seconds"].as_f64().unwrap_or(0.0)
         ));
-        json_rows.push(json!({"sync": name, "report": r, "swrd_rps": mine, "raw_rps": raw,
-            "raw_before": before, "raw_after": after, "ratio": ratio}));
+        json_rows.push(
+            json!({"sync": name, "report": r, "swrd_rps": mine, "raw_rps": raw,
+            "raw_before": before, "raw_after": after, "ratio": ratio}),
+        );
     }
     std::fs::write(out.join("sync.md"), &md)?;
     std::fs::write(

@@ -93,13 +93,13 @@ impl Default for Config {
 
 /// A bad configuration: the message names the key and where it came from.
 #[derive(Debug)]
-pub struct ConfigError(figment::Error);
+pub struct ConfigError(Box<figment::Error>);
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // One line per problem (figment collects them all).
         let mut first = true;
-        for e in self.0.clone() {
+        for e in (*self.0).clone() {
             if !first {
                 f.write_str("; ")?;
             }
@@ -122,7 +122,7 @@ impl Config {
         figment
             .admerge(Serialized::defaults(flags))
             .extract()
-            .map_err(ConfigError)
+            .map_err(|e| ConfigError(Box::new(e)))
     }
 
     /// The registry a sync reads: `sync_registry`, else `registry`.

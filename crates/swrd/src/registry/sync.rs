@@ -136,6 +136,8 @@ pub struct SyncReport {
     /// Manifest `GET` requests (tags the store did not hold, and new digests
     /// of held tags).
     pub manifests: u64,
+    /// Of which writing to the store (reconciling repositories), seconds.
+    pub store_seconds: f64,
     /// Wall time, seconds.
     pub seconds: f64,
 }
@@ -466,6 +468,7 @@ async fn write_repository(
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     let (name, swr) = (&repo.name, &repo.swr);
+    let start = Instant::now();
     let r = store
         .reconcile_repository(
             &swr.namespace,
@@ -475,6 +478,7 @@ async fn write_repository(
             &repo.observed,
         )
         .await?;
+    report.store_seconds += start.elapsed().as_secs_f64();
     if r.rejected {
         tracing::warn!(repository = %name, namespace = %swr.namespace,
             "sync: namespace unknown and no --registry-default-domain; repository skipped");

@@ -48,6 +48,7 @@
 pub mod fetch;
 pub mod manifest;
 pub mod mapping;
+mod progress;
 pub mod sync;
 pub mod webhook;
 

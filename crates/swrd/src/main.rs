@@ -222,11 +222,12 @@ fn progress_bar(
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} tags ({per_sec}) {msg}",
+            "{elapsed_precise} [{bar:30}] {pos}/{len} tags {msg}",
         )
         .expect("valid template")
         .progress_chars("=> "),
     );
+    let start = std::time::Instant::now();
     let task = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         loop {
@@ -236,8 +237,9 @@ fn progress_bar(
             }
             bar.set_length(progress.tags.load(Relaxed));
             bar.set_position(progress.tags_done.load(Relaxed));
+            let rate = progress.tags_done.load(Relaxed) as f64 / start.elapsed().as_secs_f64();
             bar.set_message(format!(
-                "repositories {}/{}, {} GET {} HEAD",
+                "({rate:.0}/s), repositories {}/{}, {} GET {} HEAD",
                 progress.repositories_done.load(Relaxed),
                 progress.repositories.load(Relaxed),
                 progress.gets.load(Relaxed),

@@ -2,8 +2,12 @@
 //! idempotent GET, so a connection failure, a timeout, 429 or a 5xx is worth
 //! another try; a 4xx other than 429 never is (the same request gets the same
 //! answer).
+//!
+//! The same policy drives every retry loop in the workspace: the client's,
+//! and swrd's registry feed ([`RetryPolicy::retry`], [`RetryPolicy::retry_after`]).
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
 
 /// How many times, and how patiently, a failed call is repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +55,56 @@ impl RetryPolicy {
             .max(retry_after.unwrap_or_default())
             .min(self.max_backoff)
     }
+
+    /// Runs `attempt` until it succeeds, `verdict` says its result is final,
+    /// or `max_retries` retries are spent; sleeps [`backoff`](Self::backoff)
+    /// between attempts. `verdict` returns `None` for a final result, or
+    /// `Some(retry_after)` for a transient one (`retry_after`: what the server
+    /// asked for, see [`retry_after`]).
+    pub async fn retry<T, F, Fut>(
+        &self,
+        mut attempt: F,
+        verdict: impl Fn(&T) -> Option<Option<Duration>>,
+    ) -> T
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let mut retry = 0;
+        loop {
+            let result = attempt(retry).await;
+            match verdict(&result) {
+                Some(after) if retry < self.max_retries => {
+                    tokio::time::sleep(self.backoff(retry, after)).await;
+                    retry += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    /// A response's `Retry-After` as a delay; see [`retry_after`].
+    pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+        retry_after(headers)
+    }
+}
+
+/// A response's `Retry-After` as a delay: delta-seconds (`120`) or an
+/// HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`, counted from now; a date in
+/// the past is zero). `None` when absent or unreadable.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let at = SystemTime::from(at);
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -71,5 +125,54 @@ mod tests {
             Duration::from_secs(3)
         );
         assert_eq!(p.backoff(0, Some(Duration::from_secs(3600))), p.max_backoff);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", " 7 ".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        let later = time::OffsetDateTime::now_utc() + Duration::from_secs(100);
+        let text = later
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap();
+        h.insert("retry-after", text.parse().unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(95) && d <= Duration::from_secs(100),
+            "{d:?}"
+        );
+        h.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[tokio::test]
+    async fn retry_stops_on_a_final_answer_or_when_spent() {
+        let p = RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        };
+        let mut calls = 0;
+        let r = p
+            .retry(
+                |_| {
+                    calls += 1;
+                    async move { calls }
+                },
+                |_| Some(None),
+            )
+            .await;
+        assert_eq!((r, calls), (3, 3));
+        let r = p
+            .retry(|n| async move { n }, |n| (*n < 1).then_some(None))
+            .await;
+        assert_eq!(r, 1);
     }
 }

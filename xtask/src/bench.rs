@@ -290,6 +290,7 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         notes.push("swr-cli is not in this workspace yet: the client stream was skipped".into());
     }
     drop(ceiling);
+    notes.extend(crate::bench_sync::run(&release, &out, plan.quick)?);
 
     write_report(&out, &plan, &results, &notes)?;
     // Speed is reported, never asserted; errors are: a benchmark that got

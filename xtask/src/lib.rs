@@ -2,6 +2,7 @@
 //! check runs from `cargo test` exactly as it runs from the command line.
 
 pub mod bench;
+pub mod bench_sync;
 pub mod check;
 pub mod codegen;
 pub mod compat;

@@ -30,6 +30,14 @@ fn main() -> ExitCode {
             Some(page) => xtask::bench::ceiling_server(std::path::Path::new(page)),
             None => Err(anyhow::anyhow!("usage: xtask __ceiling PAGE.json")),
         },
+        // The bench's sync row on its own (measuring while tuning).
+        Some("bench-sync") => {
+            let root = workspace_root();
+            let quick = args.iter().any(|a| a == "--quick");
+            let out = root.join("target/bench");
+            xtask::bench_sync::run(&root.join("target/release"), &out, quick)
+                .map(|lines| lines.iter().for_each(|l| println!("{l}")))
+        }
         Some("codegen") => codegen_cmd(&args[1..]),
         Some("check") => check_cmd(&args[1..]),
         Some("docs") => docs_cmd(),

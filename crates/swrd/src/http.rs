@@ -14,10 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
-use swr_api::server::support::{Rejection, new_request_id};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use swr_api::server::support::{REQUEST_ID_HEADER, Rejection, request_id};
 use tower_http::trace::TraceLayer;
 
 use crate::api::{Registry, SwrdApi};
@@ -67,12 +64,11 @@ pub fn app_with_webhook(
         .merge(webhook.map(crate::registry::routes).unwrap_or_default())
         .layer(middleware::from_fn(move |req: Request, next: Next| deadline(req, next, timeout)))
         .layer(middleware::from_fn(record_metrics))
-        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let id = req.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::x_request_id(RequestIds))
+        .layer(middleware::from_fn(request_ids))
 }
 
 /// Ready when the database answers.
@@ -106,17 +102,21 @@ async fn metrics_text(State(ops): State<Ops>) -> impl IntoResponse {
     )
 }
 
-/// Request ids for requests that bring none; the same generator the API router
-/// uses, so ids look alike everywhere.
-#[derive(Clone, Copy)]
-struct RequestIds;
-
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&new_request_id())
-            .ok()
-            .map(RequestId::new)
-    }
+/// The one request-id mechanism: before anything else sees the request, its
+/// `X-Request-Id` becomes what the API router's rule
+/// ([`swr_api::server::support::request_id`]) makes of it — the client's if
+/// it is 1 to 128 visible ASCII characters, else a fresh UUID — so the log
+/// span, the deadline's 500, the API's answer and every other route's
+/// answer carry the same id.
+async fn request_ids(mut req: Request, next: Next) -> Response {
+    let id = HeaderValue::from_str(&request_id(req.headers())).expect("visible ASCII");
+    req.headers_mut().insert(REQUEST_ID_HEADER, id.clone());
+    let mut response = next.run(req).await;
+    response
+        .headers_mut()
+        .entry(REQUEST_ID_HEADER)
+        .or_insert(id);
+    response
 }
 
 /// Requests by operation and status, and their latency to the response head.
@@ -139,11 +139,7 @@ async fn record_metrics(req: Request, next: Next) -> Response {
 /// Answers 500 in the SWR shape when no response head is ready in time, so a
 /// stuck store never holds a client forever.
 async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
-    let id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let id = request_id(req.headers());
     match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {
@@ -156,7 +152,7 @@ async fn deadline(req: Request, next: Next, timeout: Duration) -> Response {
                     timeout.as_millis()
                 ),
             )
-            .into_response_with_id(&id.unwrap_or_else(new_request_id))
+            .into_response_with_id(&id)
         }
     }
 }

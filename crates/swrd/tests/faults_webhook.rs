@@ -16,132 +16,24 @@
 
 mod common;
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::registry::{DOCKER_V2, Pusher, SECRET, TestRegistry};
 use serde_json::{Value, json};
 use swrd::registry;
 
 const DOMAIN: &str = "0503dda878000fed0f75c0096d70a960";
 const TOKEN: &str = "tok-acme";
-const SECRET: &str = "webhook-s3cret";
-const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Events in the envelope: as many as fit under the webhook's body limit
 /// (axum's default 2 MiB) with a margin.
 const N: usize = 6_000;
 
-/// A `docker-registry serve` with storage in a temp dir and its access log
-/// (stdout) in a file; killed when dropped.
-struct TestRegistry {
-    base: String,
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl TestRegistry {
-    async fn start(bin: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = common::free_port();
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(&config_path)
-            .stdout(std::fs::File::create(dir.path().join("access.log")).unwrap())
-            .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
-            .spawn()
-            .expect("start docker-registry");
-        let reg = TestRegistry {
-            base: format!("http://127.0.0.1:{port}"),
-            child,
-            dir,
-        };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(r) = http.get(format!("{}/v2/", reg.base)).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "registry did not start:\n{}",
-                std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        reg
-    }
-
-    /// Manifest GETs the registry has served so far.
-    fn manifest_gets(&self) -> usize {
-        std::fs::read_to_string(self.dir.path().join("access.log"))
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains("\"GET /v2/ns/app/manifests/"))
-            .count()
-    }
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn upload_blob(http: &reqwest::Client, base: &str, data: &[u8]) -> (String, usize) {
-    let digest = registry::manifest::sha256_digest(data);
-    let r = http
-        .post(format!("{base}/v2/ns/app/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let location = r.headers()["location"].to_str().unwrap().to_owned();
-    let sep = if location.contains('?') { '&' } else { '?' };
-    let r = http
-        .put(format!("{location}{sep}digest={digest}"))
-        .header("content-type", "application/octet-stream")
-        .body(data.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    (digest, data.len())
-}
-
 /// Pushes one image manifest to `ns/app:seed`; returns (digest, size).
-async fn push_image(base: &str) -> (String, usize) {
-    let http = reqwest::Client::new();
-    let config =
-        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-    let config = upload_blob(&http, base, config).await;
-    let layer = upload_blob(&http, base, b"layer bytes, not really a tarball").await;
-    let body = json!({
-        "schemaVersion": 2,
-        "mediaType": DOCKER_V2,
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": config.1, "digest": config.0},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": layer.1, "digest": layer.0}],
-    })
-    .to_string();
-    let r = http
-        .put(format!("{base}/v2/ns/app/manifests/seed"))
-        .header("content-type", DOCKER_V2)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    (
-        registry::manifest::sha256_digest(body.as_bytes()),
-        body.len(),
-    )
+async fn push_image(p: &Pusher) -> (String, usize) {
+    let blobs = p.blobs("ns/app").await;
+    let body = Pusher::image(&blobs, DOCKER_V2, "seed");
+    (p.put("ns/app", "seed", DOCKER_V2, &body).await, body.len())
 }
 
 /// One envelope: `N` pushes of the same manifest to tags `t00000`…, distinct
@@ -212,8 +104,8 @@ async fn sigkill_mid_envelope_is_all_or_nothing() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(300),
     );
-    let reg = TestRegistry::start(&bin).await;
-    let (digest, size) = push_image(&reg.base).await;
+    let reg = TestRegistry::start(&bin, common::free_port(), None, None).await;
+    let (digest, size) = push_image(&Pusher::new(&reg.base)).await;
     let dir = tempfile::tempdir().unwrap();
     let fixture = dir.path().join("fixture.yaml");
     std::fs::write(
@@ -247,7 +139,7 @@ async fn sigkill_mid_envelope_is_all_or_nothing() {
     // Every manifest served: swrd is past the fetches, in (or after) the
     // one transaction that applies the envelope.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while reg.manifest_gets() < N && !in_flight.is_finished() {
+    while reg.manifest_requests("GET", "ns/app") < N && !in_flight.is_finished() {
         assert!(Instant::now() < deadline, "the fetches never finished");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }

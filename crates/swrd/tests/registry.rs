@@ -14,11 +14,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::Harness;
+use common::registry::{DOCKER_V2, OCI_INDEX, OCI_MANIFEST, Pusher, SECRET, TestRegistry};
 use serde_json::{Value, json};
 use swrd::api::Registry;
 use swrd::http::{AppConfig, app_with_webhook};
@@ -40,7 +41,6 @@ on_both_backends!(
 const ACME: &str = "0503dda878000fed0f75c0096d70a960";
 const OTHER: &str = "ffffdda878000fed0f75c0096d70ffff";
 const TOKEN: &str = "tok-acme";
-const SECRET: &str = "webhook-s3cret";
 
 /// Domain ACME owns namespace `team`; domain OTHER exists with no namespace.
 fn base_fixture() -> String {
@@ -525,218 +525,6 @@ async fn sync_and_events_share_one_order(h: Harness) {
 
 // ---------------------------------------------------------------------------
 // A real registry
-
-/// A running `docker-registry serve`, killed when dropped.
-struct TestRegistry {
-    base: String,
-    port: u16,
-    child: Child,
-    dir: Arc<tempfile::TempDir>,
-}
-
-impl TestRegistry {
-    /// A registry on `port` with storage in a temp dir, deletes enabled, no
-    /// auth, and (if `webhook`) notifications to that URL with the secret.
-    async fn start(bin: &str, port: u16, webhook: Option<&str>, catalog_page: Option<u32>) -> Self {
-        let dir = Arc::new(tempfile::tempdir().unwrap());
-        Self::start_in(dir, bin, port, webhook, catalog_page).await
-    }
-
-    /// The same registry (storage, port) restarted with another webhook.
-    async fn restart(self, bin: &str, webhook: Option<&str>) -> Self {
-        let (dir, port) = (self.dir.clone(), self.port);
-        drop(self);
-        Self::start_in(dir, bin, port, webhook, None).await
-    }
-
-    async fn start_in(
-        dir: Arc<tempfile::TempDir>,
-        bin: &str,
-        port: u16,
-        webhook: Option<&str>,
-        catalog_page: Option<u32>,
-    ) -> Self {
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
-        if let Some(n) = catalog_page {
-            config.push_str(&format!("catalog:\n  maxentries: {n}\n"));
-        }
-        if let Some(url) = webhook {
-            // 2.8.2 still sends pulls despite `ignore.actions` (swrd ignores
-            // them); threshold/backoff short so a refused envelope is
-            // retried quickly.
-            config.push_str(&format!(
-                "notifications:\n  endpoints:\n    - name: swrd\n      url: {url}\n      headers:\n        Authorization: [\"Bearer {SECRET}\"]\n      timeout: 5s\n      threshold: 1000\n      backoff: 100ms\n      ignore:\n        actions: [pull]\n"
-            ));
-        }
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start docker-registry");
-        let reg = TestRegistry {
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-            child,
-            dir,
-        };
-        swr_api::tls::install_default_provider();
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(r) = http.get(format!("{}/v2/", reg.base)).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "registry did not start:\n{}",
-                reg.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        reg
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Pushes through the registry's HTTP API.
-#[derive(Clone)]
-struct Pusher {
-    http: reqwest::Client,
-    base: String,
-}
-
-/// A config blob and a layer blob, uploaded once per repository.
-#[derive(Clone)]
-struct Blobs {
-    config: (String, i64),
-    layer: (String, i64),
-}
-
-const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
-impl Pusher {
-    fn new(base: &str) -> Self {
-        swr_api::tls::install_default_provider();
-        Pusher {
-            http: reqwest::Client::new(),
-            base: base.to_owned(),
-        }
-    }
-
-    async fn upload_blob(&self, repo: &str, data: &[u8]) -> (String, i64) {
-        let digest = registry::manifest::sha256_digest(data);
-        let r = self
-            .http
-            .post(format!("{}/v2/{repo}/blobs/uploads/", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202);
-        let location = r.headers()["location"].to_str().unwrap().to_owned();
-        let sep = if location.contains('?') { '&' } else { '?' };
-        let r = self
-            .http
-            .put(format!("{location}{sep}digest={digest}"))
-            .header("content-type", "application/octet-stream")
-            .body(data.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        (digest, data.len() as i64)
-    }
-
-    async fn blobs(&self, repo: &str) -> Blobs {
-        let config =
-            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-        Blobs {
-            config: self.upload_blob(repo, config).await,
-            layer: self
-                .upload_blob(repo, b"layer bytes, not really a tarball")
-                .await,
-        }
-    }
-
-    /// An image manifest over `blobs`, made distinct by `variant`.
-    fn image(blobs: &Blobs, media_type: &str, variant: &str) -> String {
-        let config_type = if media_type == OCI_MANIFEST {
-            "application/vnd.oci.image.config.v1+json"
-        } else {
-            "application/vnd.docker.container.image.v1+json"
-        };
-        json!({
-            "schemaVersion": 2,
-            "mediaType": media_type,
-            "config": {"mediaType": config_type, "size": blobs.config.1, "digest": blobs.config.0},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": blobs.layer.1, "digest": blobs.layer.0}],
-            "annotations": {"variant": variant},
-        })
-        .to_string()
-    }
-
-    /// PUTs a manifest; returns its digest.
-    async fn put(&self, repo: &str, reference: &str, media_type: &str, body: &str) -> String {
-        let r = self
-            .http
-            .put(format!("{}/v2/{repo}/manifests/{reference}", self.base))
-            .header("content-type", media_type)
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        let digest = r.headers()["docker-content-digest"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(digest, registry::manifest::sha256_digest(body.as_bytes()));
-        digest
-    }
-
-    async fn delete(&self, repo: &str, digest: &str) {
-        let r = self
-            .http
-            .delete(format!("{}/v2/{repo}/manifests/{digest}", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202);
-    }
-
-    /// tag -> digest, as the registry has it.
-    async fn state(&self, repo: &str) -> BTreeMap<String, String> {
-        let client = RegistryClient::new(&RegistryConfig::new(&self.base)).unwrap();
-        let mut out = BTreeMap::new();
-        for tag in client.tags(repo).await.unwrap() {
-            if let Some(d) = client.head_digest(repo, &tag).await.unwrap() {
-                out.insert(tag, d);
-            }
-        }
-        out
-    }
-}
 
 /// swrd in process on 127.0.0.1:0, webhook on, manifests from `registry`.
 struct Swrd {
@@ -1386,6 +1174,35 @@ async fn sync_matches_the_registry() {
         assert!(swrd.digests("gone").await.is_empty());
     };
 
+    // Manifest requests the registry served (its access log), per method.
+    let served = || {
+        let count = |method| {
+            repos
+                .iter()
+                .map(|repo| reg.manifest_requests(method, repo))
+                .sum::<usize>() as u64
+        };
+        (count("GET"), count("HEAD"))
+    };
+    // The requests one run sent, as the registry saw them and as the report
+    // says; `(GETs, HEADs)`.
+    let requests_of = |r: &Value, before: (u64, u64)| {
+        let after = served();
+        let sent = (after.0 - before.0, after.1 - before.1);
+        assert_eq!(
+            (
+                r["manifests"].as_u64().unwrap(),
+                r["heads"].as_u64().unwrap()
+            ),
+            sent,
+            "report against the access log: {r}"
+        );
+        sent
+    };
+
+    // First sync: one GET per tag, no HEAD (the store knew none of them),
+    // even for the 20 tags that share one manifest.
+    let before = served();
     let r = run_sync(&[]);
     assert_eq!(r["repositories"], 3, "{r}");
     assert_eq!(
@@ -1394,8 +1211,7 @@ async fn sync_matches_the_registry() {
         "{r}"
     );
     assert_eq!(r["repositories_gone"], 1, "{r}");
-    // 12 + 1 distinct manifests.
-    assert_eq!(r["manifests"], 13, "{r}");
+    assert_eq!(requests_of(&r, before), (32, 0), "{r}");
     check().await;
     let list = Swrd::start(&h.store, &reg.base, false)
         .await
@@ -1409,19 +1225,20 @@ async fn sync_matches_the_registry() {
     );
     assert_eq!(t0["image_id"], &blobs["team/app"].config.0[7..]);
 
-    // Nothing changed: nothing written, no manifest fetched.
+    // Nothing changed: nothing written, one HEAD per tag and no GET.
+    let before = served();
     let r = run_sync(&[]);
     assert_eq!(
         (
             r["added"].as_u64(),
             r["updated"].as_u64(),
             r["removed"].as_u64(),
-            r["manifests"].as_u64()
         ),
-        (Some(0), Some(0), Some(0), Some(0)),
+        (Some(0), Some(0), Some(0)),
         "{r}"
     );
     assert_eq!(r["unchanged"], 32, "{r}");
+    assert_eq!(requests_of(&r, before), (0, 32), "{r}");
 
     // The registry moves on while nothing routes its events to swrd.
     let app = &blobs["team/app"];
@@ -1447,6 +1264,7 @@ async fn sync_matches_the_registry() {
     .await;
     let zeta = p.state("team/zeta").await;
     p.delete("team/zeta", &zeta["t3"]).await;
+    let before = served();
     let r = run_sync(&["--namespace", "team"]);
     assert_eq!(
         (
@@ -1457,6 +1275,8 @@ async fn sync_matches_the_registry() {
         (Some(1), Some(1), Some(21)),
         "{r}"
     );
+    // GETs: the new tag's, and the moved tag's new digest after its HEAD.
+    assert_eq!(requests_of(&r, before).0, 2, "{r}");
     check().await;
     let swrd = Swrd::start(&h.store, &reg.base, false).await;
     assert_eq!(swrd.digests("app").await["t1"], d1);
@@ -1605,12 +1425,140 @@ async fn serve_flags_wire_the_feed() {
         metrics.contains("swrd_registry_events_total{outcome=\"rejected\"} 1"),
         "{metrics}"
     );
+    // How far behind the feed is: the lag of the applied events ("live",
+    // "after"), the newest event's time, and the scheduled sync at start.
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
+    };
+    assert!(
+        value("swrd_registry_event_lag_seconds_count") >= 2.0,
+        "{metrics}"
+    );
+    assert!(
+        value("swrd_registry_event_lag_seconds_bucket{le=\"+Inf\"}") >= 2.0,
+        "{metrics}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let newest = value("swrd_registry_last_event_timestamp_seconds");
+    assert!(
+        now - newest < 60.0 && newest <= now + 5.0,
+        "{newest} vs {now}"
+    );
+    assert_eq!(value("swrd_sync_runs_total{outcome=\"success\"}"), 1.0);
+    assert!(now - value("swrd_sync_last_success_timestamp_seconds") < 120.0);
+    assert_eq!(value("swrd_sync_running"), 0.0);
+    assert_eq!(value("swrd_sync_tags{state=\"done\"}"), 1.0, "{metrics}");
+    assert_eq!(value("swrd_sync_requests_total{method=\"GET\"}"), 1.0);
+    // Readiness is the database's, whatever the feed does.
+    let ready = reqwest::get(format!("{}/readyz", swrd.base)).await.unwrap();
+    assert_eq!(ready.status(), 200);
     assert!(
         swrd.logs().contains("has a single component"),
         "{}",
         swrd.logs()
     );
     drop(reg);
+}
+
+/// A registry that answers `429` with `Retry-After` (or `503` without it)
+/// before it serves a manifest: the sync waits as long as asked, and
+/// retries sooner (jittered back-off) when not asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_honours_retry_after() {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use std::sync::Mutex;
+
+    #[derive(Clone, Default)]
+    struct Fake {
+        /// When each manifest request came.
+        at: Arc<Mutex<Vec<Instant>>>,
+        /// `Retry-After` of the refusal, or none (a plain 503).
+        retry_after: Option<&'static str>,
+    }
+    const BODY: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+    async fn manifest(
+        State(f): State<Fake>,
+        Path((_, _, reference)): Path<(String, String, String)>,
+    ) -> axum::response::Response {
+        let n = {
+            let mut at = f.at.lock().unwrap();
+            at.push(Instant::now());
+            at.len()
+        };
+        assert_eq!(reference, "t1");
+        if n == 1 {
+            return match f.retry_after {
+                Some(after) => {
+                    (StatusCode::TOO_MANY_REQUESTS, [("retry-after", after)]).into_response()
+                }
+                None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            };
+        }
+        let digest = registry::manifest::sha256_digest(BODY.as_bytes());
+        (
+            [
+                ("content-type", OCI_INDEX.to_owned()),
+                ("docker-content-digest", digest),
+            ],
+            BODY,
+        )
+            .into_response()
+    }
+    async fn serve(fake: Fake) -> String {
+        let app = axum::Router::new()
+            .route(
+                "/v2/_catalog",
+                axum::routing::get(|| async { json!({"repositories": ["team/app"]}).to_string() }),
+            )
+            .route(
+                "/v2/{ns}/{repo}/tags/list",
+                axum::routing::get(|| async { json!({"tags": ["t1"]}).to_string() }),
+            )
+            .route(
+                "/v2/{ns}/{repo}/manifests/{reference}",
+                axum::routing::get(manifest),
+            )
+            .with_state(fake);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        base
+    }
+    for (retry_after, at_least, below) in [
+        (Some("2"), Duration::from_secs(2), Duration::from_secs(4)),
+        (
+            None,
+            Duration::from_millis(100),
+            Duration::from_millis(1500),
+        ),
+    ] {
+        let h = sqlite_with_fixture().await;
+        let fake = Fake {
+            retry_after,
+            ..Fake::default()
+        };
+        let base = serve(fake.clone()).await;
+        let client = RegistryClient::new(&RegistryConfig::new(&base)).unwrap();
+        let r = registry::sync::run(&h.store, &client, &SyncOptions::default())
+            .await
+            .unwrap();
+        assert_eq!((r.added, r.manifests), (1, 1), "{r:?}");
+        let at = fake.at.lock().unwrap().clone();
+        assert_eq!(at.len(), 2, "one refusal, one retry");
+        let waited = at[1] - at[0];
+        assert!(
+            waited >= at_least && waited < below,
+            "Retry-After {retry_after:?}: retried after {waited:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------

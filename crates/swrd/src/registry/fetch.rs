@@ -6,8 +6,9 @@
 //!   supported.
 //! * At most [`RegistryConfig::concurrency`] requests in flight (a semaphore
 //!   shared by the webhook and the sync), a whole-request timeout, and
-//!   retries with exponential backoff on connection failures, timeouts, `429`
-//!   and `5xx`. A `404` is an answer (`None`), never retried.
+//!   retries on connection failures, timeouts, `429` and `5xx` under the
+//!   workspace's one [`RetryPolicy`] (jittered exponential back-off, or the
+//!   registry's `Retry-After`). A `404` is an answer (`None`), never retried.
 //! * Lists follow `Link: <…>; rel="next"` pagination (`?n=&last=`) when the
 //!   registry offers it. The first request sends no `n`: the registry then
 //!   uses its own page size (Distribution: `catalog.maxentries`), whereas an
@@ -20,10 +21,16 @@ use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LINK};
 use reqwest::{Method, StatusCode, Url};
+use swr_api::client::RetryPolicy;
 use tokio::sync::Semaphore;
 
 use super::manifest::{self, ManifestError};
 use crate::store::ImageData;
+
+/// Registry requests in flight at most, by default. Measured against
+/// Distribution 2.8.2 on 2 cores (`cargo xtask bench`, sync row): see the
+/// README's *Registry feed* section.
+pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// How to reach the registry.
 #[derive(Clone)]
@@ -38,8 +45,9 @@ pub struct RegistryConfig {
     pub concurrency: usize,
     /// Whole-request timeout.
     pub timeout: Duration,
-    /// Extra attempts after a transient failure.
-    pub retries: u32,
+    /// Retries of a transient failure (connection, timeout, `429`, `5xx`):
+    /// how many, and the back-off between them.
+    pub retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for RegistryConfig {
@@ -50,22 +58,23 @@ impl std::fmt::Debug for RegistryConfig {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("concurrency", &self.concurrency)
             .field("timeout", &self.timeout)
-            .field("retries", &self.retries)
+            .field("retry", &self.retry)
             .finish()
     }
 }
 
 impl RegistryConfig {
-    /// `url` with the defaults: no credentials, 8 requests in flight, a 30 s
-    /// timeout, 3 retries.
+    /// `url` with the defaults: no credentials,
+    /// [`DEFAULT_CONCURRENCY`] requests in flight, a 30 s timeout, the
+    /// client's default [`RetryPolicy`] (3 retries from 200 ms, at most 10 s).
     pub fn new(url: impl Into<String>) -> Self {
         RegistryConfig {
             url: url.into(),
             username: None,
             password: None,
-            concurrency: 8,
+            concurrency: DEFAULT_CONCURRENCY,
             timeout: Duration::from_secs(30),
-            retries: 3,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -125,7 +134,7 @@ pub struct RegistryClient {
     username: Option<String>,
     password: Option<String>,
     permits: Arc<Semaphore>,
-    retries: u32,
+    retry: RetryPolicy,
     concurrency: usize,
 }
 
@@ -145,6 +154,7 @@ impl RegistryClient {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(config.concurrency.max(1))
             .build()
             .map_err(|source| FetchError::Http {
                 url: config.url.clone(),
@@ -157,7 +167,7 @@ impl RegistryClient {
             username: config.username.clone(),
             password: config.password.clone(),
             permits: Arc::new(Semaphore::new(concurrency)),
-            retries: config.retries,
+            retry: config.retry,
             concurrency,
         })
     }
@@ -178,52 +188,70 @@ impl RegistryClient {
             .map_err(|_| FetchError::BadUrl(format!("{}{path}", self.base)))
     }
 
-    /// Sends with a permit, retrying transient failures.
+    /// Sends with a permit, retrying transient failures under the shared
+    /// [`RetryPolicy`] (exponential back-off with jitter, or the registry's
+    /// `Retry-After` when it asks for longer). The permit is not held while
+    /// waiting to retry.
     async fn send(&self, method: Method, url: &Url, accept: &str) -> Result<Answer, FetchError> {
-        let mut attempt = 0;
-        loop {
-            let result = {
-                let _permit = self.permits.acquire().await.expect("never closed");
-                let mut req = self
-                    .http
-                    .request(method.clone(), url.clone())
-                    .header(ACCEPT, accept);
-                if let Some(user) = &self.username {
-                    req = req.basic_auth(user, self.password.as_deref());
-                }
-                match req.send().await {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        let headers = resp.headers().clone();
-                        resp.bytes().await.map(|body| Answer {
-                            status,
-                            headers,
-                            body,
-                        })
+        let result = self
+            .retry
+            .retry(
+                |attempt| {
+                    if attempt > 0 {
+                        tracing::debug!(%url, attempt, "registry request failed; retrying");
                     }
-                    Err(e) => Err(e),
-                }
-            };
-            let transient = match &result {
-                Ok(a) => a.status.is_server_error() || a.status == StatusCode::TOO_MANY_REQUESTS,
-                Err(e) => e.is_timeout() || e.is_connect() || e.is_request() || e.is_body(),
-            };
-            if !transient || attempt >= self.retries {
-                return result.map_err(|source| FetchError::Http {
-                    url: url.to_string(),
-                    source,
-                });
-            }
-            attempt += 1;
-            let delay = Duration::from_millis(100u64 << attempt.min(6));
-            tracing::debug!(%url, attempt, ?delay, "registry request failed; retrying");
-            tokio::time::sleep(delay).await;
+                    self.send_once(method.clone(), url, accept)
+                },
+                |result| match result {
+                    Ok(a)
+                        if a.status == StatusCode::TOO_MANY_REQUESTS
+                            || a.status.is_server_error() =>
+                    {
+                        Some(RetryPolicy::retry_after(&a.headers))
+                    }
+                    Ok(_) => None,
+                    Err(e) if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() => {
+                        Some(None)
+                    }
+                    Err(_) => None,
+                },
+            )
+            .await;
+        result.map_err(|source| FetchError::Http {
+            url: url.to_string(),
+            source,
+        })
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        url: &Url,
+        accept: &str,
+    ) -> Result<Answer, reqwest::Error> {
+        let _permit = self.permits.acquire().await.expect("never closed");
+        let mut req = self
+            .http
+            .request(method, url.clone())
+            .header(ACCEPT, accept);
+        if let Some(user) = &self.username {
+            req = req.basic_auth(user, self.password.as_deref());
         }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// The manifest `name:reference` (a tag or a digest), or `None` if the
-    /// registry does not have it. The digest is the reference when it is one,
-    /// else the registry's `Docker-Content-Digest` (else the body's SHA-256).
+    /// registry does not have it: one GET. The digest is the reference when
+    /// it is one, else the registry's `Docker-Content-Digest` (else the
+    /// body's SHA-256); a `sha256:` digest is checked against the body.
     pub async fn manifest(
         &self,
         name: &str,

@@ -6,14 +6,17 @@
 //! | Docker manifest list, OCI image index | 1 | 2 | empty | the manifest's own length |
 //! | Docker schema 1 (signed or not) | 0 | 1 | `id` of `history[0].v1Compatibility` | the manifest's own length |
 //!
-//! `size` is what a pull downloads (config and layers, as SWR shows an
-//! image's size) where the manifest says it; a list or a schema-1 manifest
-//! carries no image sizes, so its own length stands in. Without a usable
-//! `Content-Type` (or with `application/json`) the body decides: a
-//! `manifests` array is a list, `schemaVersion: 1` schema 1, anything else an
-//! image manifest.
+//! Image manifests and indexes are read as `oci-spec` types (a Docker v2
+//! manifest or list has the same shape as its OCI counterpart); schema 1,
+//! which OCI never defined, through the two fields swrd needs. `size` is what
+//! a pull downloads (config and layers, as SWR shows an image's size) where
+//! the manifest says it; a list or a schema-1 manifest carries no image
+//! sizes, so its own length stands in. Without a usable `Content-Type` (or
+//! with `application/json`) the body decides: a `manifests` array is a list,
+//! `schemaVersion: 1` schema 1, anything else an image manifest.
 
-use serde_json::Value;
+use oci_spec::image::{ImageIndex, ImageManifest};
+use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::store::ImageData;
@@ -66,7 +69,16 @@ pub enum ManifestError {
     /// Not UTF-8 JSON.
     #[error("the manifest is not a JSON document: {0}")]
     NotJson(String),
-    /// The body does not hash to the digest it was fetched by.
+    /// JSON, but not a manifest of the kind it says it is.
+    #[error("the manifest is not a valid {kind}: {reason}")]
+    Invalid {
+        /// What it was read as.
+        kind: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The body does not hash to the digest it was fetched by (or that the
+    /// registry's `Docker-Content-Digest` named).
     #[error("the manifest body hashes to {actual}, not {expected}")]
     DigestMismatch {
         /// Requested digest.
@@ -78,18 +90,38 @@ pub enum ManifestError {
 
 /// `sha256:` + hex SHA-256 of `body`.
 pub fn sha256_digest(body: &[u8]) -> String {
-    let hash = Sha256::digest(body);
-    let mut s = String::with_capacity(71);
-    s.push_str("sha256:");
-    for b in hash {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!("sha256:{}", hex::encode(Sha256::digest(body)))
 }
 
-/// The hex after `algorithm:` (the whole string if there is no `:`).
-fn hex_part(digest: &str) -> &str {
-    digest.split_once(':').map_or(digest, |(_, h)| h)
+/// What decides the kind when the media type does not.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    #[serde(default)]
+    schema_version: Option<i64>,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<serde::de::IgnoredAny>,
+}
+
+/// The part of a schema-1 manifest swrd reads.
+#[derive(Deserialize)]
+struct Schema1 {
+    #[serde(default)]
+    history: Vec<Schema1History>,
+}
+
+#[derive(Deserialize)]
+struct Schema1History {
+    #[serde(rename = "v1Compatibility")]
+    v1_compatibility: String,
+}
+
+#[derive(Deserialize)]
+struct V1Compatibility {
+    #[serde(default)]
+    id: String,
 }
 
 /// Reads a manifest fetched by `digest` (or by tag, with the registry's
@@ -102,18 +134,18 @@ pub fn image_data(
     digest: &str,
 ) -> Result<ImageData, ManifestError> {
     let text = std::str::from_utf8(body).map_err(|e| ManifestError::NotJson(e.to_string()))?;
-    let doc: Value =
+    let probe: Probe =
         serde_json::from_str(text).map_err(|e| ManifestError::NotJson(e.to_string()))?;
     let declared = content_type
         .map(essence)
         .filter(|t| !t.is_empty() && *t != "application/json")
-        .or_else(|| doc.get("mediaType").and_then(Value::as_str));
+        .or(probe.media_type.as_deref());
     let kind = match declared {
         Some(DOCKER_MANIFEST_LIST | OCI_INDEX) => Kind::List,
         Some(DOCKER_MANIFEST_V1 | DOCKER_MANIFEST_V1_SIGNED) => Kind::Schema1,
         Some(DOCKER_MANIFEST_V2 | OCI_MANIFEST) => Kind::Image,
-        _ if doc.get("schemaVersion").and_then(Value::as_i64) == Some(1) => Kind::Schema1,
-        _ if doc.get("manifests").is_some_and(Value::is_array) => Kind::List,
+        _ if probe.schema_version == Some(1) => Kind::Schema1,
+        _ if probe.manifests.is_some() => Kind::List,
         _ => Kind::Image,
     };
     if kind != Kind::Schema1 && digest.starts_with("sha256:") {
@@ -125,31 +157,35 @@ pub fn image_data(
             });
         }
     }
+    let invalid = |kind: &'static str| {
+        move |e: serde_json::Error| ManifestError::Invalid {
+            kind,
+            reason: e.to_string(),
+        }
+    };
     let own_size = i64::try_from(body.len()).unwrap_or(i64::MAX);
-    let size_of = |v: &Value| v.get("size").and_then(Value::as_i64).unwrap_or(0).max(0);
+    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let (schema, tag_type, image_id, size) = match kind {
         Kind::Image => {
-            let config = doc.get("config");
-            let image_id = config
-                .and_then(|c| c.get("digest"))
-                .and_then(Value::as_str)
-                .map(|d| hex_part(d).to_owned())
-                .unwrap_or_default();
-            let layers: i64 = doc
-                .get("layers")
-                .and_then(Value::as_array)
-                .map(|ls| ls.iter().map(size_of).fold(0i64, i64::saturating_add))
-                .unwrap_or(0);
-            let size = config.map_or(0, size_of).saturating_add(layers);
-            (2, 0, image_id, size)
+            let m: ImageManifest = serde_json::from_str(text).map_err(invalid("image manifest"))?;
+            let layers = m
+                .layers()
+                .iter()
+                .fold(0i64, |sum, l| sum.saturating_add(as_i64(l.size())));
+            let size = as_i64(m.config().size()).saturating_add(layers);
+            (2, 0, m.config().digest().digest().to_owned(), size)
         }
-        Kind::List => (2, 1, String::new(), own_size),
+        Kind::List => {
+            let _: ImageIndex = serde_json::from_str(text).map_err(invalid("manifest list"))?;
+            (2, 1, String::new(), own_size)
+        }
         Kind::Schema1 => {
-            let image_id = doc
-                .pointer("/history/0/v1Compatibility")
-                .and_then(Value::as_str)
-                .and_then(|s| serde_json::from_str::<Value>(s).ok())
-                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned))
+            let m: Schema1 = serde_json::from_str(text).map_err(invalid("schema 1 manifest"))?;
+            let image_id = m
+                .history
+                .first()
+                .and_then(|h| serde_json::from_str::<V1Compatibility>(&h.v1_compatibility).ok())
+                .map(|c| c.id)
                 .unwrap_or_default();
             (1, 0, image_id, own_size)
         }
@@ -177,12 +213,22 @@ mod tests {
 
     const CONFIG: &str = "sha256:c5b1d63604f273462ef36fadac3182d43ae6a6138731cf594b314835cf1c034f";
 
+    fn layer(n: char, size: u64) -> String {
+        format!(
+            r#"{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":{size},"digest":"sha256:{}"}}"#,
+            n.to_string().repeat(64)
+        )
+    }
+
     #[test]
     fn image_manifest() {
         let body = format!(
-            r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST_V2}","config":{{"mediaType":"x","size":78,"digest":"{CONFIG}"}},"layers":[{{"size":10,"digest":"sha256:aa"}},{{"size":5,"digest":"sha256:bb"}}]}}"#
+            r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST_V2}","config":{{"mediaType":"x","size":78,"digest":"{CONFIG}"}},"layers":[{},{}]}}"#,
+            layer('a', 10),
+            layer('b', 5)
         );
         let d = sha256_digest(body.as_bytes());
+        assert_eq!(d.len(), 71);
         let i = image_data(Some(DOCKER_MANIFEST_V2), body.as_bytes(), &d).unwrap();
         assert_eq!((i.schema, i.tag_type, i.size), (2, 0, 93));
         assert_eq!(i.image_id, &CONFIG[7..]);
@@ -192,6 +238,17 @@ mod tests {
         assert!(matches!(
             image_data(None, body.as_bytes(), CONFIG),
             Err(ManifestError::DigestMismatch { .. })
+        ));
+        // A manifest without its config is not one.
+        let bad = format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","layers":[]}}"#);
+        let d = sha256_digest(bad.as_bytes());
+        assert!(matches!(
+            image_data(None, bad.as_bytes(), &d),
+            Err(ManifestError::Invalid { .. })
+        ));
+        assert!(matches!(
+            image_data(None, b"not json", "x"),
+            Err(ManifestError::NotJson(_))
         ));
     }
 

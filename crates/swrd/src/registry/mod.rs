@@ -48,13 +48,14 @@
 pub mod fetch;
 pub mod manifest;
 pub mod mapping;
+mod progress;
 pub mod sync;
 pub mod webhook;
 
 use std::sync::Arc;
 
 pub use fetch::{FetchError, RegistryClient, RegistryConfig};
-pub use sync::{SyncOptions, SyncReport};
+pub use sync::{SyncOptions, SyncProgress, SyncReport};
 pub use webhook::{Webhook, routes};
 
 use crate::store::AnyStore;

@@ -14,6 +14,12 @@
 //! * a transient failure (the registry does not answer the manifest fetch,
 //!   the database fails) answers `503`/`500` and nothing of the envelope is
 //!   kept (one transaction), so the redelivery starts clean.
+//!
+//! `/metrics`: `swrd_registry_events_total{outcome}` counts every event,
+//! `swrd_registry_event_lag_seconds` (histogram) is each applied event's
+//! registry time to its commit in swrd — how far behind the feed runs — and
+//! `swrd_registry_last_event_timestamp_seconds` the newest applied event's
+//! registry time.
 
 use std::sync::Arc;
 
@@ -130,6 +136,19 @@ fn count(outcome: &'static str, n: usize) {
     }
 }
 
+/// How far behind the feed is: registry event time to committed, and the
+/// newest applied event's time. The registry's clock against swrd's: keep
+/// both on NTP (a negative lag counts as zero).
+fn record_lag(event_at: i64, committed: i64) {
+    let lag = (committed - event_at).max(0) as f64 / 1e9;
+    metrics::histogram!("swrd_registry_event_lag_seconds").record(lag);
+    static NEWEST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MIN);
+    let newest = NEWEST
+        .fetch_max(event_at, std::sync::atomic::Ordering::Relaxed)
+        .max(event_at);
+    metrics::gauge!("swrd_registry_last_event_timestamp_seconds").set(newest as f64 / 1e9);
+}
+
 fn authorized(headers: &HeaderMap, secret: &str) -> bool {
     let Some(given) = headers
         .get(AUTHORIZATION)
@@ -241,9 +260,13 @@ async fn receive(State(hook): State<Arc<Webhook>>, headers: HeaderMap, body: Byt
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "store failure; retry");
         }
     };
+    let committed = super::now_nanos();
     for (event, outcome) in batch.iter().zip(&report.outcomes) {
         match outcome {
-            EventOutcome::Applied => summary.applied += 1,
+            EventOutcome::Applied => {
+                summary.applied += 1;
+                record_lag(event.at, committed);
+            }
             EventOutcome::Duplicate => summary.duplicate += 1,
             EventOutcome::Stale => {
                 tracing::info!(event = %event.id, namespace = %event.namespace, repository = %event.repository, "registry event older than the tag's state; ignored");

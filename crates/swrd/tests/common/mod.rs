@@ -327,3 +327,5 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+pub mod registry;

@@ -60,7 +60,7 @@ impl RetryPolicy {
     /// or `max_retries` retries are spent; sleeps [`backoff`](Self::backoff)
     /// between attempts. `verdict` returns `None` for a final result, or
     /// `Some(retry_after)` for a transient one (`retry_after`: what the server
-    /// asked for, see [`retry_after`]).
+    /// asked for, see [`RetryPolicy::retry_after`]).
     pub async fn retry<T, F, Fut>(
         &self,
         mut attempt: F,
@@ -83,7 +83,9 @@ impl RetryPolicy {
         }
     }
 
-    /// A response's `Retry-After` as a delay; see [`retry_after`].
+    /// A response's `Retry-After` as a delay: delta-seconds (`120`) or an
+    /// HTTP-date (counted from now; a date in the past is zero). `None` when
+    /// absent or unreadable.
     pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         retry_after(headers)
     }

@@ -11,7 +11,7 @@
 //!   response field, a widened request constraint, documentation.
 //!
 //! A breaking change needs a major bump of `info.version` and a
-//! semver-incompatible bump of the `swr-api` crate; [`check`] names each one
+//! semver-incompatible bump of the `swr-api` crate; [`unreleased_breaks`] names each one
 //! that lacks it (and `cargo test` runs it, through `check::run`).
 
 use std::fmt;

@@ -35,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
     match SignedRequest::from_request(&Method::GET, &uri, &headers, &authorization, body) {
         Ok(r) => {
             assert!(r.signed_headers.iter().any(|h| h == "x-sdk-date"));
-            let _ = r.verify("secret");
+            let _ = r.signature_matches("secret");
+            let _ = r.verify("secret", SystemTime::now());
             let _ = r.is_fresh(SystemTime::now(), Duration::from_secs(900));
         }
         Err(e) => assert!(!e.to_string().is_empty()),

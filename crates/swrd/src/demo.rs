@@ -51,7 +51,7 @@ namespaces:
 /// Loads the demo data.
 pub async fn load(store: &AnyStore) -> Result<(), StoreError> {
     let fixture = fixtures::parse(&fixture(), "demo").map_err(StoreError::InvalidFixture)?;
-    crate::store::Store::import(store, &fixture).await?;
+    crate::store::Import::import(store, &fixture).await?;
     synth::synth(
         store,
         Some(DEMO_DOMAIN_ID),

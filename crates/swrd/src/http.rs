@@ -18,7 +18,7 @@ use swr_api::server::support::{REQUEST_ID_HEADER, Rejection, request_id};
 use tower_http::trace::TraceLayer;
 
 use crate::api::{Registry, SwrdApi};
-use crate::store::{AnyStore, Store};
+use crate::store::{AnyStore, Maintenance as _};
 
 /// What the HTTP layer needs.
 pub struct AppConfig {

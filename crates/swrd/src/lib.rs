@@ -9,7 +9,8 @@
 //!   current by the store's change log, serialized tags, the SQL fallback
 //!   and the unpaged stream, behind one call; [`render`]: records as the API
 //!   shows them;
-//! - [`store`]: SQLite/PostgreSQL storage behind the [`store::Store`] trait;
+//! - [`store`]: SQLite/PostgreSQL storage behind one trait per role (bundled as
+//!   [`store::Store`]);
 //! - [`registry`]: the feed from a real OCI registry (webhook + resync);
 //! - [`fixtures`]: the YAML/JSON format that seeds a store; [`synth`]: bulk
 //!   synthetic tags; [`demo`]: the `--demo` data.

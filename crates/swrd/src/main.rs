@@ -23,7 +23,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use swrd::registry::{self, SyncProgress};
-use swrd::store::Store;
+use swrd::store::Import as _;
 use swrd::synth;
 
 use config::{Config, DbFlags, ServeFlags, SyncFlags};

@@ -9,7 +9,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use swrd::api::Registry;
 use swrd::http::{AppConfig, app_with_webhook};
 use swrd::registry::{self, Feed, RegistryClient, RegistryConfig, SyncOptions, Webhook};
-use swrd::store::{self, AnyStore, Store};
+use swrd::store::{self, AnyStore, Import as _};
 use swrd::{demo, fixtures};
 
 use crate::config::{Config, redact_url};

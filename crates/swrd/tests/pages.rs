@@ -12,7 +12,8 @@ use swr_filter::{Order, OrderColumn, OrderType, Page};
 use swrd::api::{Registry, render};
 use swrd::listing::{CachedPage, PageCache};
 use swrd::store::{
-    AnyStore, ImageData, RegistryChange, RegistryEvent, RepositoryVersion, Store, TagQuery,
+    AnyStore, ImageData, Import as _, RegistryChange, RegistryEvent, RegistryFeed as _,
+    RepositoryVersion, TagQuery, TagReads as _,
 };
 use swrd::synth;
 

@@ -25,8 +25,8 @@ use swrd::api::Registry;
 use swrd::http::{AppConfig, app_with_webhook};
 use swrd::registry::{self, Feed, RegistryClient, RegistryConfig, SyncOptions, Webhook};
 use swrd::store::{
-    AnyStore, EventOutcome, ImageData, Observation, RegistryChange, RegistryEvent, Store,
-    StoreError, TagQuery,
+    AnyStore, EventOutcome, ImageData, Observation, RegistryChange, RegistryEvent,
+    RegistryFeed as _, StoreError, TagQuery, TagReads as _,
 };
 
 on_both_backends!(

@@ -6,7 +6,7 @@
 //!
 //! Constant-time token comparison (checked by inspection, no timing test):
 //! a presented `X-Auth-Token` is never compared with a stored one. `auth.rs`
-//! passes it to `Store::domain_for_token`, which (store/sql.rs,
+//! passes it to `AuthLookups::domain_for_token`, which (store/sql.rs,
 //! `sql::TOKEN` = `SELECT domain_id FROM tokens WHERE hash = $1`) looks up
 //! `store::token_hash(token)`, its SHA-256. The index lookup's timing can only
 //! reveal how much of a *hash* matches a stored hash, which does not help to

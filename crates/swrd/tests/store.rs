@@ -14,7 +14,10 @@ use common::Harness;
 use futures_util::StreamExt as _;
 use swr_filter::{Order, OrderColumn, OrderType, Page};
 use swrd::fixtures::{self, Fixture, FixtureTag, Timestamp};
-use swrd::store::{self, AnyStore, Store, StoreError, TagQuery, TagRecord};
+use swrd::store::{
+    self, AnyStore, AuthLookups as _, Import as _, Maintenance as _, StoreError, TagQuery,
+    TagReads as _, TagRecord,
+};
 use swrd::synth;
 
 on_both_backends!(

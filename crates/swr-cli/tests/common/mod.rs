@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use swrd::api::Registry;
 use swrd::http::AppConfig;
-use swrd::store::{AnyStore, Store};
+use swrd::store::{AnyStore, Import as _};
 
 /// The demo domain: `swrd::synth` puts its tags there by default.
 pub const DOMAIN: &str = "0503dda878000fed0f75c0096d70a960";

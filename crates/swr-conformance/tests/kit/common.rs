@@ -13,7 +13,7 @@ use swr_api::server::{router, spec_routes};
 use swr_conformance::{Outcome, Report};
 use swrd::api::Registry;
 use swrd::http::{AppConfig, app};
-use swrd::store::{AnyStore, Store};
+use swrd::store::{AnyStore, Import as _};
 
 /// The standard fixture file, as implementers pass it to the binary.
 pub const FIXTURE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/standard.yaml");

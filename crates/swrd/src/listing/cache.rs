@@ -3,7 +3,7 @@
 //!
 //! An index is brought forward, never thrown away, when its repository
 //! changes: [`PageCache::index_at_least`] applies the change log since the
-//! index's version ([`Store::index_delta`]), or builds it from every row when
+//! index's version ([`TagReads::index_delta`](crate::store::TagReads::index_delta)), or builds it from every row when
 //! there is none yet (or the log was pruned past it). One refresh per
 //! repository runs at a time, as its own task; requests for that repository
 //! wait for it, so a cold or lagging index costs the database one read, not

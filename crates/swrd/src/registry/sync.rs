@@ -11,7 +11,7 @@
 //!    a second request, the `GET` of its new digest (once per distinct
 //!    digest, none if another tag's `GET` already brought it). Then reconcile
 //!    in one transaction
-//!    ([`Store::reconcile_repository`](crate::store::Store::reconcile_repository)):
+//!    ([`RegistryFeed::reconcile_repository`](crate::store::RegistryFeed::reconcile_repository)):
 //!    add, update, remove. Requests run [`RegistryClient::concurrency`] at a
 //!    time, and the next repositories are fetched while one is written.
 //! 3. Repositories of a covered namespace (the `--namespace`, or every
@@ -44,7 +44,9 @@ use super::fetch::{FetchError, RegistryClient};
 use super::mapping::{SwrName, map_name};
 use super::now_nanos;
 pub use super::progress::{SyncProgress, SyncReport};
-use crate::store::{AnyStore, ImageData, Observation, Store as _, StoreError, SyncCheckpoint};
+use crate::store::{
+    AnyStore, ImageData, Observation, RegistryFeed as _, StoreError, SyncCheckpoint,
+};
 
 /// Repositories whose tags are fetched ahead while an earlier one is written.
 const PREFETCH_REPOSITORIES: usize = 2;

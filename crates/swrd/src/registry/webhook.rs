@@ -37,7 +37,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::mapping::map_name;
 use super::{Feed, manifest, parse_event_time};
-use crate::store::{EventOutcome, RegistryChange, RegistryEvent, Store as _};
+use crate::store::{EventOutcome, RegistryChange, RegistryEvent, RegistryFeed as _};
 
 /// The path the registry's `notifications.endpoints[].url` points at.
 pub const PATH: &str = "/registry/events";

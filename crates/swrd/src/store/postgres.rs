@@ -5,16 +5,14 @@ use std::time::Duration;
 
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 
+use super::backend::Backend;
 use super::coalesce::Coalesce;
-use super::sql::{self, Dialect, STREAM_BUFFER, impl_store};
-use super::time::format_timestamp;
+use super::sql::{self, Dialect};
 use super::{
-    Credential, ImportReport, IndexDelta, IndexRows, NewTag, RepositoryVersion, Store, StoreError,
-    TagPage, TagQuery, TagRecord, TagStream, token_hash,
+    AuthLookups, Credential, IndexRows, RepositoryVersion, StoreError, TagQuery, token_hash,
 };
-use crate::fixtures::Fixture;
 
 /// A store in a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -47,22 +45,6 @@ fn shareable(e: sqlx::Error) -> String {
 fn shared_error(e: String) -> StoreError {
     StoreError::Io(std::io::Error::other(e))
 }
-
-const DIALECT: Dialect = Dialect {
-    contains: "strpos",
-    // A row version that an upsert inserted has no xmax; an updated one is
-    // locked by this transaction.
-    upsert_tag_returning: "RETURNING id, (xmax = 0)",
-    upsert_tag_binds_max_id: false,
-    registry_lock: "SELECT pg_advisory_xact_lock(5377000002)",
-    id_in_list: "= ANY($2)",
-    numbered_bulk_params: true,
-};
-
-/// The default READ COMMITTED takes a snapshot per statement, so the count
-/// and the rows of one response could disagree; REPEATABLE READ takes one.
-const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-const BEGIN_WRITE: &str = "BEGIN";
 
 const MAX_CONNECTIONS: u32 = 10;
 
@@ -111,9 +93,42 @@ impl PgStore {
     }
 }
 
-/// The request path's reads, on sqlx, coalesced (SQLite runs them inline
-/// instead).
-impl PgStore {
+impl Backend for PgStore {
+    type Db = Postgres;
+
+    const DIALECT: Dialect = Dialect {
+        contains: "strpos",
+        // A row version that an upsert inserted has no xmax; an updated one
+        // is locked by this transaction.
+        upsert_tag_returning: "RETURNING id, (xmax = 0)",
+        upsert_tag_binds_max_id: false,
+        registry_lock: "SELECT pg_advisory_xact_lock(5377000002)",
+        id_in_list: "= ANY($2)",
+        numbered_bulk_params: true,
+    };
+
+    /// The default READ COMMITTED takes a snapshot per statement, so the
+    /// count and the rows of one response could disagree; REPEATABLE READ
+    /// takes one.
+    const BEGIN_READ: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+    const BEGIN_WRITE: &'static str = "BEGIN";
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A `bigint[]`.
+    type Ids<'a> = &'a [i64];
+
+    fn ids_param(ids: &[i64]) -> &[i64] {
+        ids
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    /// On sqlx, coalesced (see [`Coalesce`]).
     async fn point_repository_version(
         &self,
         q: &TagQuery<'_>,
@@ -148,7 +163,46 @@ impl PgStore {
         }
     }
 
-    async fn point_domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+    /// Streamed through sqlx.
+    async fn load_index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
+        use futures_util::TryStreamExt as _;
+        use sqlx::Row as _;
+        // One snapshot: the version and the rows agree.
+        let mut tx = self.pool.begin_with(Self::BEGIN_READ).await?;
+        let version: Option<(i64,)> = sqlx::query_as(sql::REPOSITORY_VERSION)
+            .bind(repo_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((version,)) = version else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let mut rows = IndexRows::new(version);
+        {
+            let mut stream = sqlx::query(sql::INDEX_ROWS).bind(repo_id).fetch(&mut *tx);
+            while let Some(row) = stream.try_next().await? {
+                rows.push(row.try_get(0)?, row.try_get::<&str, _>(1)?, row.try_get(2)?)?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(rows))
+    }
+
+    /// Bulk load needs no session settings here: one commit per 100,000 rows
+    /// makes `synchronous_commit` irrelevant, and the server sizes its own
+    /// cache.
+    async fn bulk_session_start(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn bulk_session_end(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+/// On sqlx, coalesced (see `coalesce.rs`).
+impl AuthLookups for PgStore {
+    async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
         let hash = token_hash(token);
         let (pool, key) = (self.pool.clone(), hash.clone());
         self.reads
@@ -168,7 +222,7 @@ impl PgStore {
             .map_err(shared_error)
     }
 
-    async fn point_credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
+    async fn credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
         let (pool, ak) = (self.pool.clone(), access_key.to_owned());
         let row = self
             .reads
@@ -188,47 +242,3 @@ impl PgStore {
         }))
     }
 }
-
-/// The page index's read, streamed through sqlx.
-impl PgStore {
-    async fn bulk_index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
-        use futures_util::TryStreamExt as _;
-        use sqlx::Row as _;
-        // One snapshot: the version and the rows agree.
-        let mut tx = self.pool.begin_with(BEGIN_READ).await?;
-        let version: Option<(i64,)> = sqlx::query_as(sql::REPOSITORY_VERSION)
-            .bind(repo_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((version,)) = version else {
-            tx.commit().await?;
-            return Ok(None);
-        };
-        let mut rows = IndexRows::new(version);
-        {
-            let mut stream = sqlx::query(sql::INDEX_ROWS).bind(repo_id).fetch(&mut *tx);
-            while let Some(row) = stream.try_next().await? {
-                rows.push(row.try_get(0)?, row.try_get::<&str, _>(1)?, row.try_get(2)?)?;
-            }
-        }
-        tx.commit().await?;
-        Ok(Some(rows))
-    }
-}
-
-/// Bulk load needs no session settings here: one commit per 100,000 rows
-/// makes `synchronous_commit` irrelevant, and the server sizes its own cache.
-async fn bulk_session_start(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {
-    Ok(())
-}
-
-async fn bulk_session_end(_: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {
-    Ok(())
-}
-
-/// The id list of [`sql::tags_by_id`]: a `bigint[]`.
-fn ids_param(ids: &[i64]) -> &[i64] {
-    ids
-}
-
-impl_store!(PgStore, Postgres);

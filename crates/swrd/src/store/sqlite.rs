@@ -8,17 +8,16 @@ use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
 use sqlx::{Executor as _, Sqlite};
 
-use super::sql::{self, Dialect, STREAM_BUFFER, impl_store};
-use super::time::format_timestamp;
+use super::backend::Backend;
+use super::sql::{self, Dialect};
 use super::{
-    Credential, ImportReport, IndexDelta, IndexRows, NewTag, RepositoryVersion, Store, StoreError,
-    TagPage, TagQuery, TagRecord, TagStream, token_hash,
+    AuthLookups, Credential, IndexRows, RepositoryVersion, StoreError, TagQuery, token_hash,
 };
-use crate::fixtures::Fixture;
 use inline::InlineReads;
 
 /// A store in one SQLite database file.
@@ -31,25 +30,6 @@ pub struct SqliteStore {
     /// removed when the last clone of the store is dropped.
     _ephemeral: Option<Arc<tempfile::TempDir>>,
 }
-
-const DIALECT: Dialect = Dialect {
-    contains: "instr",
-    // SQLite cannot tell an upsert's insert from its update; ids only grow
-    // (AUTOINCREMENT) and the writer lock is held from `BEGIN IMMEDIATE`, so a
-    // row is new exactly when its id is above the largest id at the start.
-    upsert_tag_returning: "RETURNING id, id > $14",
-    upsert_tag_binds_max_id: true,
-    registry_lock: "",
-    id_in_list: "IN (SELECT value FROM json_each($2))",
-    numbered_bulk_params: false,
-};
-
-/// A deferred transaction: the snapshot starts at its first read, so the
-/// count and the rows agree.
-const BEGIN_READ: &str = "BEGIN";
-/// Takes the write lock up front: a deferred transaction that reads and then
-/// writes fails with `SQLITE_BUSY` (no waiting) when another writer went first.
-const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 /// Readers run concurrently in WAL mode; one writer at a time.
 const MAX_CONNECTIONS: u32 = 8;
@@ -116,8 +96,55 @@ impl SqliteStore {
     }
 }
 
-/// The request path's reads: inline (see [`inline`]), same SQL as PostgreSQL.
-impl SqliteStore {
+impl Backend for SqliteStore {
+    type Db = Sqlite;
+
+    const DIALECT: Dialect = Dialect {
+        contains: "instr",
+        // SQLite cannot tell an upsert's insert from its update; ids only grow
+        // (AUTOINCREMENT) and the writer lock is held from `BEGIN IMMEDIATE`,
+        // so a row is new exactly when its id is above the largest id at the
+        // start.
+        upsert_tag_returning: "RETURNING id, id > $14",
+        upsert_tag_binds_max_id: true,
+        registry_lock: "",
+        id_in_list: "IN (SELECT value FROM json_each($2))",
+        numbered_bulk_params: false,
+    };
+
+    /// A deferred transaction: the snapshot starts at its first read, so the
+    /// count and the rows agree.
+    const BEGIN_READ: &'static str = "BEGIN";
+
+    /// Takes the write lock up front: a deferred transaction that reads and
+    /// then writes fails with `SQLITE_BUSY` (no waiting) when another writer
+    /// went first.
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// SQLite has no array type: a JSON array, read back with `json_each`.
+    type Ids<'a> = String;
+
+    fn ids_param(ids: &[i64]) -> String {
+        use std::fmt::Write as _;
+        let mut json = String::with_capacity(ids.len() * 8 + 2);
+        json.push('[');
+        for (i, id) in ids.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            let _ = write!(json, "{sep}{id}");
+        }
+        json.push(']');
+        json
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    /// Inline (see [`inline`]), same SQL as PostgreSQL.
     async fn point_repository_version(
         &self,
         q: &TagQuery<'_>,
@@ -137,14 +164,39 @@ impl SqliteStore {
         }
     }
 
-    async fn point_domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+    /// rusqlite on a blocking thread (see [`InlineReads::index_rows`]).
+    async fn load_index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
+        let inline = self.inline.clone();
+        tokio::task::spawn_blocking(move || inline.index_rows(repo_id))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?
+    }
+
+    /// A large page cache for the index B-trees (1M tags load in ~7 s instead
+    /// of ~9 s). Durability stays as it is: with WAL, `synchronous = OFF`
+    /// measured no faster.
+    async fn bulk_session_start(conn: &mut PoolConnection<Sqlite>) -> Result<(), sqlx::Error> {
+        conn.execute("PRAGMA cache_size = -262144").await?;
+        Ok(())
+    }
+
+    /// Back to the default cache, as the connection returns to the pool.
+    async fn bulk_session_end(conn: &mut PoolConnection<Sqlite>) -> Result<(), sqlx::Error> {
+        conn.execute("PRAGMA cache_size = -2000").await?;
+        Ok(())
+    }
+}
+
+/// Inline through rusqlite (see `sqlite/inline.rs`), same SQL as PostgreSQL.
+impl AuthLookups for SqliteStore {
+    async fn domain_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
         self.inline
             .row(sql::TOKEN, (token_hash(token), super::time::now()), |r| {
                 r.get(0)
             })
     }
 
-    async fn point_credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
+    async fn credential(&self, access_key: &str) -> Result<Option<Credential>, StoreError> {
         self.inline.row(
             sql::CREDENTIAL,
             rusqlite::named_params! {"$1": access_key},
@@ -157,44 +209,3 @@ impl SqliteStore {
         )
     }
 }
-
-/// The page index's read: rusqlite on a blocking thread (see
-/// [`InlineReads::index_rows`]).
-impl SqliteStore {
-    async fn bulk_index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
-        let inline = self.inline.clone();
-        tokio::task::spawn_blocking(move || inline.index_rows(repo_id))
-            .await
-            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?
-    }
-}
-
-/// Bulk load: a large page cache for the index B-trees (1M tags load in
-/// ~7 s instead of ~9 s). Durability stays as it is: with WAL, `synchronous =
-/// OFF` measured no faster.
-async fn bulk_session_start(conn: &mut PoolConnection<Sqlite>) -> Result<(), sqlx::Error> {
-    conn.execute("PRAGMA cache_size = -262144").await?;
-    Ok(())
-}
-
-/// Back to the default cache, as the connection returns to the pool.
-async fn bulk_session_end(conn: &mut PoolConnection<Sqlite>) -> Result<(), sqlx::Error> {
-    conn.execute("PRAGMA cache_size = -2000").await?;
-    Ok(())
-}
-
-/// The id list of [`sql::tags_by_id`]: SQLite has no array type, so a JSON
-/// array read back with `json_each`.
-fn ids_param(ids: &[i64]) -> String {
-    use std::fmt::Write as _;
-    let mut json = String::with_capacity(ids.len() * 8 + 2);
-    json.push('[');
-    for (i, id) in ids.iter().enumerate() {
-        let sep = if i == 0 { "" } else { "," };
-        let _ = write!(json, "{sep}{id}");
-    }
-    json.push(']');
-    json
-}
-
-impl_store!(SqliteStore, Sqlite);

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use swrd::fixtures;
-use swrd::store::{self, AnyStore, Store};
+use swrd::store::{self, AnyStore, Import as _};
 
 /// An external component named by `var` (set by `cargo xtask test`): `None`
 /// with a skip notice locally, a panic under `CI=true` (CI never passes by

@@ -141,7 +141,12 @@ where
             .collect();
         let tombstones: HashMap<String, i64> =
             tx.repo_tombstones(repo_id).await?.into_iter().collect();
+        // The writes are collected and made in batches (see `FeedTx::write_tags`);
+        // the checks only read `current` and `tombstones`, which the writes do
+        // not change, so the outcome is the one of writing tag by tag.
         let mut seen = HashSet::with_capacity(observed.len());
+        let mut writes = Vec::new();
+        let mut cleared = Vec::new();
         for o in observed {
             seen.insert(o.tag.as_str());
             let cur = current.get(&o.tag);
@@ -149,7 +154,8 @@ where
                 report.unchanged += 1;
                 continue;
             }
-            if !is_current(o.at, cur.and_then(|c| c.2), tombstones.get(&o.tag).copied()) {
+            let tombstone = tombstones.get(&o.tag).copied();
+            if !is_current(o.at, cur.and_then(|c| c.2), tombstone) {
                 report.stale += 1;
                 continue;
             }
@@ -157,13 +163,23 @@ where
                 report.raced += 1;
                 continue;
             };
-            tx.write_tag(repo_id, &o.tag, image, o.at).await?;
+            writes.push((o.tag.as_str(), image, o.at));
+            if tombstone.is_some() {
+                cleared.push(o.tag.as_str());
+            }
             if cur.is_some() {
                 report.updated += 1;
             } else {
                 report.added += 1;
             }
         }
+        tx.write_tags(repo_id, &writes).await?;
+        // Only a tag that had a tombstone when the transaction began can have
+        // one now (registry writes are serialised).
+        cleared.sort_unstable();
+        cleared.dedup();
+        tx.delete_tombstones(repo_id, &cleared).await?;
+        let mut removals = Vec::new();
         for (tag, (id, _, event_at)) in &current {
             if seen.contains(tag.as_str()) {
                 continue;
@@ -172,9 +188,10 @@ where
                 report.stale += 1;
                 continue;
             }
-            tx.remove_tag(repo_id, Some(*id), tag, listed_at).await?;
+            removals.push((*id, tag.as_str()));
             report.removed += 1;
         }
+        tx.remove_tags(repo_id, &removals, listed_at).await?;
         tx.commit().await?;
         Ok(report)
     }
@@ -231,3 +248,6 @@ where
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -215,20 +215,87 @@ pub(super) const UPSERT_TOMBSTONE: &str = "INSERT INTO registry_tombstones \
      ON CONFLICT (repo_id, tag) DO UPDATE SET recorded_at = excluded.recorded_at, event_at = \
      CASE WHEN excluded.event_at > registry_tombstones.event_at \
      THEN excluded.event_at ELSE registry_tombstones.event_at END";
+
+/// Rows per multi-row statement of a sync's writes ([`upsert_registry_tags`],
+/// [`upsert_tombstones`], [`delete_tags`], [`delete_tombstones`]): at most
+/// 11,000 parameters (11 per tag upsert), under SQLite's (32,766) and
+/// PostgreSQL's (65,535) limits.
+pub(super) const FEED_ROWS: usize = 1000;
+
+/// A registry push of `rows` tags (no tag twice: PostgreSQL refuses to
+/// update a row twice in one statement). `created` is kept from the first
+/// push; trust and scan flags survive a re-push of the same digest and reset
+/// for a new one.
+pub(super) fn upsert_registry_tags(d: &Dialect, rows: usize) -> String {
+    format!(
+        "INSERT INTO tags (repo_id, tag, image_id, manifest, digest, schema, size, is_trusted, \
+         scanned, tag_type, created, updated, deleted, event_at) VALUES {} \
+         ON CONFLICT (repo_id, tag) DO UPDATE SET image_id = excluded.image_id, \
+         manifest = excluded.manifest, schema = excluded.schema, size = excluded.size, \
+         is_trusted = CASE WHEN tags.digest = excluded.digest THEN tags.is_trusted ELSE FALSE END, \
+         scanned = CASE WHEN tags.digest = excluded.digest THEN tags.scanned ELSE FALSE END, \
+         digest = excluded.digest, tag_type = excluded.tag_type, updated = excluded.updated, \
+         deleted = NULL, event_at = excluded.event_at",
+        values(
+            d,
+            rows,
+            "(?, ?, ?, ?, ?, ?, ?, FALSE, FALSE, ?, ?, ?, NULL, ?)"
+        )
+    )
+}
+
+/// Tombstones of `rows` tags (repository, tag, event time, recorded at), as
+/// [`UPSERT_TOMBSTONE`] (no tag twice).
+pub(super) fn upsert_tombstones(d: &Dialect, rows: usize) -> String {
+    format!(
+        "INSERT INTO registry_tombstones (repo_id, tag, event_at, recorded_at) VALUES {} \
+         ON CONFLICT (repo_id, tag) DO UPDATE SET recorded_at = excluded.recorded_at, event_at = \
+         CASE WHEN excluded.event_at > registry_tombstones.event_at \
+         THEN excluded.event_at ELSE registry_tombstones.event_at END",
+        values(d, rows, "(?, ?, ?, ?)")
+    )
+}
+
+/// Deletes `rows` tags by id.
+pub(super) fn delete_tags(d: &Dialect, rows: usize) -> String {
+    format!("DELETE FROM tags WHERE id IN ({})", values(d, rows, "?"))
+}
+
+/// Deletes the tombstones of `rows` tags of the repository bound first.
+pub(super) fn delete_tombstones(d: &Dialect, rows: usize) -> String {
+    let list = values(d, rows + 1, "?");
+    // The first parameter is the repository.
+    let (repo, tags) = list.split_once(", ").unwrap_or((&list, ""));
+    format!("DELETE FROM registry_tombstones WHERE repo_id = {repo} AND tag IN ({tags})")
+}
+
+/// `rows` copies of `row`, comma-separated, each `?` in them a parameter:
+/// `$1`, `$2`, … (PostgreSQL) or anonymous `?` (SQLite, see
+/// [`Dialect::numbered_bulk_params`]).
+fn values(d: &Dialect, rows: usize, row: &str) -> String {
+    let mut sql = String::with_capacity(rows * (row.len() * 2 + 2));
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        if d.numbered_bulk_params {
+            for (i, part) in row.split('?').enumerate() {
+                if i > 0 {
+                    n += 1;
+                    let _ = write!(sql, "${n}");
+                }
+                sql.push_str(part);
+            }
+        } else {
+            sql.push_str(row);
+        }
+    }
+    sql
+}
 pub(super) const DELETE_TOMBSTONE: &str =
     "DELETE FROM registry_tombstones WHERE repo_id = $1 AND tag = $2";
 pub(super) const DELETE_TAG: &str = "DELETE FROM tags WHERE id = $1";
-/// A registry push: `created` is kept from the first push; trust and scan
-/// flags survive a re-push of the same digest and reset for a new one.
-pub(super) const UPSERT_REGISTRY_TAG: &str = "INSERT INTO tags (repo_id, tag, image_id, manifest, \
-     digest, schema, size, is_trusted, scanned, tag_type, created, updated, deleted, event_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, FALSE, $8, $9, $9, NULL, $10) \
-     ON CONFLICT (repo_id, tag) DO UPDATE SET image_id = excluded.image_id, \
-     manifest = excluded.manifest, schema = excluded.schema, size = excluded.size, \
-     is_trusted = CASE WHEN tags.digest = excluded.digest THEN tags.is_trusted ELSE FALSE END, \
-     scanned = CASE WHEN tags.digest = excluded.digest THEN tags.scanned ELSE FALSE END, \
-     digest = excluded.digest, tag_type = excluded.tag_type, updated = excluded.updated, \
-     deleted = NULL, event_at = excluded.event_at";
 pub(super) const REPOSITORY_DIGESTS: &str = "SELECT t.tag, t.digest FROM tags t \
      JOIN repositories r ON r.id = t.repo_id JOIN namespaces n ON n.id = r.namespace_id \
      WHERE n.name = $1 AND r.name = $2 ORDER BY t.tag";

@@ -1,5 +1,7 @@
 //! One registry-feed write transaction and the statements it runs.
 
+use std::collections::HashSet;
+
 use sqlx::{ColumnIndex, Executor, IntoArguments, Pool};
 
 use crate::store::backend::{Args, Backend, Conn, DbRow, Tx, Value};
@@ -155,8 +157,8 @@ where
             .await?)
     }
 
-    /// Creates or updates a tag from a push (or an observation) at `at`, and
-    /// clears its tombstone.
+    /// Creates or updates a tag from a push at `at`, and clears its
+    /// tombstone.
     pub(super) async fn write_tag(
         &mut self,
         repo_id: i64,
@@ -164,27 +166,110 @@ where
         image: &ImageData,
         at: i64,
     ) -> Result<(), StoreError> {
-        if !swr_api::names::is_valid_tag(tag) {
-            return Err(StoreError::InvalidInput(format!("bad tag name {tag:?}")));
-        }
-        sqlx::query(sql::UPSERT_REGISTRY_TAG)
-            .bind(repo_id)
-            .bind(tag)
-            .bind(&image.image_id)
-            .bind(&image.manifest)
-            .bind(&image.digest)
-            .bind(image.schema)
-            .bind(image.size)
-            .bind(image.tag_type)
-            .bind(nanos_to_secs(at))
-            .bind(at)
-            .execute(&mut *self.tx)
-            .await?;
+        self.write_tags(repo_id, &[(tag, image, at)]).await?;
         sqlx::query(sql::DELETE_TOMBSTONE)
             .bind(repo_id)
             .bind(tag)
             .execute(&mut *self.tx)
             .await?;
+        Ok(())
+    }
+
+    /// Creates or updates tags (tag, image, event time) in order, with one
+    /// statement per [`sql::FEED_ROWS`] tags (a tag seen again starts a new
+    /// statement, so the later write wins as it would one by one). Leaves
+    /// tombstones alone.
+    pub(super) async fn write_tags(
+        &mut self,
+        repo_id: i64,
+        tags: &[(&str, &ImageData, i64)],
+    ) -> Result<(), StoreError> {
+        let mut start = 0;
+        let mut in_chunk = HashSet::new();
+        for (i, (tag, _, _)) in tags.iter().enumerate() {
+            if !swr_api::names::is_valid_tag(tag) {
+                return Err(StoreError::InvalidInput(format!("bad tag name {tag:?}")));
+            }
+            if i - start == sql::FEED_ROWS || !in_chunk.insert(*tag) {
+                self.upsert_tags(repo_id, &tags[start..i]).await?;
+                start = i;
+                in_chunk.clear();
+                in_chunk.insert(*tag);
+            }
+        }
+        if start < tags.len() {
+            self.upsert_tags(repo_id, &tags[start..]).await?;
+        }
+        Ok(())
+    }
+
+    /// One statement of [`write_tags`](Self::write_tags).
+    async fn upsert_tags(
+        &mut self,
+        repo_id: i64,
+        tags: &[(&str, &ImageData, i64)],
+    ) -> Result<(), StoreError> {
+        let sql = sql::upsert_registry_tags(&B::DIALECT, tags.len());
+        let mut query = sqlx::query(&sql);
+        for &(tag, image, at) in tags {
+            let secs = nanos_to_secs(at);
+            query = query
+                .bind(repo_id)
+                .bind(tag)
+                .bind(image.image_id.as_str())
+                .bind(image.manifest.as_str())
+                .bind(image.digest.as_str())
+                .bind(image.schema)
+                .bind(image.size)
+                .bind(image.tag_type)
+                .bind(secs)
+                .bind(secs)
+                .bind(at);
+        }
+        query.execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Clears the tombstones of `tags`, [`sql::FEED_ROWS`] per statement.
+    pub(super) async fn delete_tombstones(
+        &mut self,
+        repo_id: i64,
+        tags: &[&str],
+    ) -> Result<(), StoreError> {
+        for chunk in tags.chunks(sql::FEED_ROWS) {
+            let sql = sql::delete_tombstones(&B::DIALECT, chunk.len());
+            let mut query = sqlx::query(&sql).bind(repo_id);
+            for &tag in chunk {
+                query = query.bind(tag);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes tags (id, name; no name twice) and leaves tombstones at `at`,
+    /// [`sql::FEED_ROWS`] per statement.
+    pub(super) async fn remove_tags(
+        &mut self,
+        repo_id: i64,
+        tags: &[(i64, &str)],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let now = time::now();
+        for chunk in tags.chunks(sql::FEED_ROWS) {
+            let sql = sql::delete_tags(&B::DIALECT, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for &(id, _) in chunk {
+                query = query.bind(id);
+            }
+            query.execute(&mut *self.tx).await?;
+            let sql = sql::upsert_tombstones(&B::DIALECT, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for &(_, tag) in chunk {
+                query = query.bind(repo_id).bind(tag).bind(at).bind(now);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
 

@@ -624,7 +624,7 @@ fn unpaged(server: &Server, url: &str) -> Result<(f64, u64)> {
 
 /// Asks for `url` until swrd answers it from its page cache (its `/metrics`
 /// counts a hit); the time that took.
-pub(crate) fn warm_up(server: &Server, url: &str) -> Result<f64> {
+fn warm_up(server: &Server, url: &str) -> Result<f64> {
     let hits = || -> Result<u64> {
         let metrics = String::from_utf8(fetch(&format!("{}/metrics", server.base))?)?;
         Ok(metrics

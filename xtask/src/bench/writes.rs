@@ -173,6 +173,9 @@ pub(super) fn reads_while_writing(
             );
             let quiet = format!("{backend}: {n} tags, offset {offset}, no writes");
             let busy = format!("{backend}: {n} tags, offset {offset}, {WRITES_PER_SEC} writes/s");
+            // Both sides of the ratio are steady state: the cold start has its
+            // own row ([`cold_start`]), so the index is built before either.
+            super::warm_up(&server, &url)?;
             for _ in 0..plan.repeat {
                 merge(results, measure(plan, &quiet, &url)?);
                 let writer = Writer::start(&server.base, repository, tag);

@@ -26,7 +26,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Database, Decode, Encode, Pool, Type};
 
 use super::sql::Dialect;
-use super::{IndexRows, RepositoryVersion, StoreError, TagQuery};
+use super::{IndexDelta, IndexRows, RepositoryVersion, StoreError, TagQuery, TagRecord};
 
 /// A database swrd can keep its store in: the items each backend defines
 /// itself. Implemented by [`SqliteStore`](super::SqliteStore) and
@@ -70,6 +70,23 @@ pub(crate) trait Backend: Send + Sync + 'static {
         &self,
         repo_id: i64,
     ) -> impl Future<Output = Result<Option<IndexRows>, StoreError>> + Send;
+
+    /// Some tags' records as of `at`, or `None` if one changed since (see
+    /// [`TagReads::tags_by_id`](super::TagReads::tags_by_id)).
+    fn load_tags_by_id(
+        &self,
+        q: &TagQuery<'_>,
+        at: RepositoryVersion,
+        ids: &[i64],
+    ) -> impl Future<Output = Result<Option<Vec<TagRecord>>, StoreError>> + Send;
+
+    /// What changed since version `since` (see
+    /// [`TagReads::index_delta`](super::TagReads::index_delta)).
+    fn load_index_delta(
+        &self,
+        repo_id: i64,
+        since: i64,
+    ) -> impl Future<Output = Result<Option<IndexDelta>, StoreError>> + Send;
 
     /// Session settings for a bulk load on `conn`.
     fn bulk_session_start(

@@ -11,7 +11,8 @@ use super::backend::Backend;
 use super::coalesce::Coalesce;
 use super::sql::{self, Dialect};
 use super::{
-    AuthLookups, Credential, IndexRows, RepositoryVersion, StoreError, TagQuery, token_hash,
+    AuthLookups, Credential, IndexDelta, IndexRows, RepositoryVersion, StoreError, TagQuery,
+    TagRecord, token_hash,
 };
 
 /// A store in a PostgreSQL database.
@@ -164,6 +165,23 @@ impl Backend for PgStore {
     }
 
     /// Streamed through sqlx.
+    async fn load_tags_by_id(
+        &self,
+        q: &TagQuery<'_>,
+        at: RepositoryVersion,
+        ids: &[i64],
+    ) -> Result<Option<Vec<TagRecord>>, StoreError> {
+        super::reads::pooled_tags_by_id(self, q, at, ids).await
+    }
+
+    async fn load_index_delta(
+        &self,
+        repo_id: i64,
+        since: i64,
+    ) -> Result<Option<IndexDelta>, StoreError> {
+        super::reads::pooled_index_delta(self, repo_id, since).await
+    }
+
     async fn load_index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
         use futures_util::TryStreamExt as _;
         use sqlx::Row as _;

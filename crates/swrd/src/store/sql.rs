@@ -141,9 +141,15 @@ fn where_clause(d: &Dialect, q: &TagQuery<'_>) -> String {
 }
 
 /// Index columns of some tags of repository `$1` by id (`$2`, a list).
+///
+/// `+repo_id` (here and in [`tags_by_id`]) keeps the planner off the
+/// `(repo_id, updated, id)` index: SQLite otherwise walks every row of the
+/// repository and tests each id against the list (0.8 s for 100 ids of a
+/// million-tag repository, against 2 ms by primary key; PostgreSQL 1.2 ms
+/// against 0.3 ms).
 pub(super) fn index_rows_by_id(d: &Dialect) -> String {
     format!(
-        "SELECT id, tag, updated FROM tags WHERE repo_id = $1 AND id {}",
+        "SELECT id, tag, updated FROM tags WHERE +repo_id = $1 AND id {}",
         d.id_in_list
     )
 }
@@ -160,7 +166,7 @@ pub(super) fn changed_among(d: &Dialect) -> String {
 /// Full rows of some tags of repository `$1` by id (`$2`, a list).
 pub(super) fn tags_by_id(d: &Dialect) -> String {
     format!(
-        "SELECT {COLUMNS} FROM tags WHERE repo_id = $1 AND id {}",
+        "SELECT {COLUMNS} FROM tags WHERE +repo_id = $1 AND id {}",
         d.id_in_list
     )
 }

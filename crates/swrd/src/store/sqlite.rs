@@ -16,7 +16,8 @@ use sqlx::{Executor as _, Sqlite};
 use super::backend::Backend;
 use super::sql::{self, Dialect};
 use super::{
-    AuthLookups, Credential, IndexRows, RepositoryVersion, StoreError, TagQuery, token_hash,
+    AuthLookups, Credential, IndexDelta, IndexRows, RepositoryVersion, StoreError, TagQuery,
+    TagRecord, token_hash,
 };
 use inline::InlineReads;
 
@@ -168,6 +169,31 @@ impl Backend for SqliteStore {
     async fn load_index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {
         let inline = self.inline.clone();
         tokio::task::spawn_blocking(move || inline.index_rows(repo_id))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?
+    }
+
+    /// Inline (see [`InlineReads::tags_by_id`]): at most one page of rows,
+    /// read while a request waits.
+    async fn load_tags_by_id(
+        &self,
+        q: &TagQuery<'_>,
+        at: RepositoryVersion,
+        ids: &[i64],
+    ) -> Result<Option<Vec<TagRecord>>, StoreError> {
+        self.inline.tags_by_id(q, at, ids)
+    }
+
+    /// rusqlite on a blocking thread: one hand-off instead of sqlx's one per
+    /// statement, and a large delta (after a bulk import) does not hold up a
+    /// tokio worker.
+    async fn load_index_delta(
+        &self,
+        repo_id: i64,
+        since: i64,
+    ) -> Result<Option<IndexDelta>, StoreError> {
+        let inline = self.inline.clone();
+        tokio::task::spawn_blocking(move || inline.index_delta(repo_id, since))
             .await
             .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?
     }

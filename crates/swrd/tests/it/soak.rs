@@ -9,7 +9,7 @@
 //! `SWRD_SOAK_SECS` sets the duration (default 30; the full run uses 300).
 //! Needs `SWRD_TEST_DATABASE_URL`; skipped without it, except under `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -164,20 +164,16 @@ impl SwrClient {
             .map(types::ListRepositoryTagsTag::try_from)
             .transpose()
             .map_err(|e| SwrError::InvalidRequest(format!("tag: {e}")))?;
-        let policy = self.inner.retry;
-        let mut retry = 0;
-        loop {
-            match self
-                .list_once(&namespace, &repository, tag.as_ref(), options)
-                .await
-            {
-                Err(e) if e.is_retryable() && retry < policy.max_retries => {
-                    tokio::time::sleep(policy.backoff(retry, e.retry_after())).await;
-                    retry += 1;
-                }
-                result => return result,
-            }
-        }
+        self.inner
+            .retry
+            .retry(
+                |_| self.list_once(&namespace, &repository, tag.as_ref(), options),
+                |result| match result {
+                    Err(e) if e.is_retryable() => Some(e.retry_after()),
+                    _ => None,
+                },
+            )
+            .await
     }
 
     /// Every tag of a repository, page by page; see [`TagsStream`] for what

@@ -1,7 +1,7 @@
 //! `cargo xtask check`: every way the spec and the code can drift apart, each
 //! reported as a named problem kind with how to fix it.
 //!
-//! The same function runs from `xtask/tests/check.rs`, so drift fails `cargo test`
+//! The same function runs from `xtask/tests/it/check.rs`, so drift fails `cargo test`
 //! as well as this command (the omicron / dropshot-api-manager pattern).
 
 use std::{collections::BTreeSet, fmt, path::Path};

@@ -7,6 +7,8 @@
 //! tag's index injectively, so the `n` names are distinct; names that already
 //! exist in the repository are skipped (so a re-run adds nothing).
 
+use fastrand::Rng;
+
 use crate::store::time::parse_timestamp;
 use crate::store::{AnyStore, NewTag, StoreError};
 
@@ -80,14 +82,14 @@ impl Generator {
 
     /// Push time of tag `i`: evenly spread, plus up to 10 minutes of jitter.
     fn time_of(&self, i: u64) -> i64 {
-        let jitter = Rng(self.seed ^ i.wrapping_mul(0xD1B5_4A32_D192_ED03)).below(600);
+        let jitter = Rng::with_seed(self.seed ^ i.wrapping_mul(0xD1B5_4A32_D192_ED03)).u64(..600);
         self.start + (i as f64 * self.step) as i64 + jitter as i64
     }
 
     /// Tag number `i`.
     pub fn tag(&self, i: u64) -> NewTag {
-        let mut rng = Rng(self.seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let roll = rng.below(100);
+        let mut rng = Rng::with_seed(self.seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let roll = rng.u64(..100);
         let name = match i {
             0 => "latest".to_owned(),
             1 => "stable".to_owned(),
@@ -95,7 +97,7 @@ impl Generator {
             3 => "nightly".to_owned(),
             _ if roll < 35 => format!("build-{i:06}"),
             _ if roll < 60 => {
-                let rc = if rng.below(10) == 0 { "-rc.1" } else { "" };
+                let rc = if rng.u64(..10) == 0 { "-rc.1" } else { "" };
                 format!("v{}.{}.{}{rc}", i / 1_000_000, i / 1000 % 1000, i % 1000)
             }
             _ if roll < 85 => format!("sha-{:07x}", permute28(i, self.seed)),
@@ -107,9 +109,9 @@ impl Generator {
                     "feature-Login",
                     "hotfix_DB-42",
                 ];
-                format!("{}-{i}", BRANCHES[rng.below(5) as usize])
+                format!("{}-{i}", BRANCHES[rng.usize(..5)])
             }
-            _ => format!("nightly_{}.{i}", 20230101 + rng.below(1200)),
+            _ => format!("nightly_{}.{i}", 20230101 + rng.u64(..1200)),
         };
 
         // Mostly increasing with the index, with jitter; every 50th tag
@@ -119,12 +121,12 @@ impl Generator {
         } else {
             self.time_of(i)
         };
-        let created = updated - rng.below(3) as i64 * rng.below(30 * 86_400) as i64;
+        let created = updated - rng.u64(..3) as i64 * rng.u64(..30 * 86_400) as i64;
 
-        let size = 1_000_000 + rng.below(499_000_000) as i64;
-        let image_id = rng.hex64();
-        let tag_type = i64::from(rng.below(100) < 8);
-        let schema = if tag_type == 0 && rng.below(200) == 0 {
+        let size = 1_000_000 + rng.u64(..499_000_000) as i64;
+        let image_id = hex64(&mut rng);
+        let tag_type = i64::from(rng.u64(..100) < 8);
+        let schema = if tag_type == 0 && rng.u64(..200) == 0 {
             1
         } else {
             2
@@ -134,12 +136,12 @@ impl Generator {
         } else if schema == 1 {
             format!(
                 r#"{{"schemaVersion":1,"name":"library/app","tag":"{name}","architecture":"amd64","fsLayers":[{{"blobSum":"sha256:{}"}}]}}"#,
-                rng.hex64()
+                hex64(&mut rng)
             )
         } else {
             image_manifest(&mut rng, &image_id, size)
         };
-        let digest = format!("sha256:{}", rng.hex64());
+        let digest = format!("sha256:{}", hex64(&mut rng));
         NewTag {
             tag: name,
             image_id,
@@ -147,8 +149,8 @@ impl Generator {
             digest,
             schema,
             size,
-            is_trusted: rng.below(20) == 0,
-            scanned: rng.below(10) < 6,
+            is_trusted: rng.u64(..20) == 0,
+            scanned: rng.u64(..10) < 6,
             tag_type,
             created,
             updated,
@@ -158,10 +160,10 @@ impl Generator {
 }
 
 fn image_manifest(rng: &mut Rng, image_id: &str, size: i64) -> String {
-    let layers = 1 + rng.below(4) as i64;
+    let layers = 1 + rng.u64(..4) as i64;
     let mut out = format!(
         r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":{},"digest":"sha256:{image_id}"}},"layers":["#,
-        1000 + rng.below(9000)
+        1000 + rng.u64(..9000)
     );
     for l in 0..layers {
         let layer_size = if l + 1 == layers {
@@ -174,7 +176,7 @@ fn image_manifest(rng: &mut Rng, image_id: &str, size: i64) -> String {
         }
         out.push_str(&format!(
             r#"{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":{layer_size},"digest":"sha256:{}"}}"#,
-            rng.hex64()
+            hex64(rng)
         ));
     }
     out.push_str("]}");
@@ -191,8 +193,8 @@ fn manifest_list(rng: &mut Rng) -> String {
         }
         out.push_str(&format!(
             r#"{{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":{},"digest":"sha256:{}","platform":{{"architecture":"{arch}","os":"linux"}}}}"#,
-            500 + rng.below(1500),
-            rng.hex64()
+            500 + rng.u64(..1500),
+            hex64(rng)
         ));
     }
     out.push_str("]}");
@@ -211,34 +213,11 @@ fn permute28(i: u64, seed: u64) -> u64 {
     x
 }
 
-/// splitmix64: fast, good enough, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn hex64(&mut self) -> String {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(64);
-        for _ in 0..4 {
-            let mut w = self.next();
-            for _ in 0..16 {
-                s.push(char::from(DIGITS[(w & 15) as usize]));
-                w >>= 4;
-            }
-        }
-        s
-    }
+/// 32 random bytes in lowercase hex (an image id or a digest).
+fn hex64(rng: &mut Rng) -> String {
+    let mut bytes = [0u8; 32];
+    rng.fill(&mut bytes);
+    hex::encode(bytes)
 }
 
 #[cfg(test)]

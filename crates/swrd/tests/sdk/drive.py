@@ -2,7 +2,7 @@
 
 Usage: drive.py ENDPOINT AK SK TOKEN
 Prints one JSON object: scenario name -> what the SDK returned. The Rust test
-(tests/official_sdk.rs) asserts on it, so nothing here decides pass or fail.
+(tests/it/official_sdk.rs) asserts on it, so nothing here decides pass or fail.
 """
 import json
 import sys

@@ -6,7 +6,7 @@
 //! Needs `SWRD_TEST_CHROMIUM`, a Chromium binary (`cargo xtask test` sets it);
 //! skipped without it, except under `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt as _;

@@ -14,7 +14,7 @@
 //! in a debug build on 2 cores). Where the kill landed is printed; the
 //! assertion holds either way.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //! (`SWRD_TEST_PG_BIN`, e.g. `/usr/lib/postgresql/15/bin`, set by
 //! `cargo xtask test`).
 
-mod common;
+use crate::common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;

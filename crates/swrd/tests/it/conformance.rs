@@ -13,9 +13,9 @@
 //!   that swrd accepts requests without it (curl, browsers). For the same
 //!   reason the run sends `Content-Type: application/json` on every request,
 //!   as the official SDKs do; a wrong `Content-Type` value is tested in
-//!   tests/http.rs.
+//!   tests/it/http.rs.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use xtask::check::{Kind, Problem};
 use xtask::compat::{self, Class};
 
-mod common;
+use crate::common;
 use common::{TAGS, check_mutated, op, param, spec};
 
 /// The classes of every difference a mutation makes.

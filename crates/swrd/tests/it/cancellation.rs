@@ -5,7 +5,7 @@
 //! a transaction in progress", "begin_with at non-zero transaction depth") and
 //! every later request on them failed with 500.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

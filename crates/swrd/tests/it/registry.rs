@@ -11,7 +11,7 @@
 //! * Two `#[ignore]`d measurements (push -> visible latency, large sync);
 //!   see their docs.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -1573,7 +1573,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// each PUT returns.
 ///
 /// `SWRD_TEST_REGISTRY=/usr/bin/docker-registry cargo test --release -p swrd
-///  --test registry -- --ignored --nocapture push_latency`
+///  --test it -- --ignored --nocapture registry::push_latency`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement"]
 async fn push_latency() {
@@ -1627,7 +1627,7 @@ async fn push_latency() {
 /// tag added) and a second (nothing changed).
 ///
 /// `SWRD_TEST_REGISTRY=/usr/bin/docker-registry cargo test --release -p swrd
-///  --test registry -- --ignored --nocapture large_sync`
+///  --test it -- --ignored --nocapture registry::large_sync`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement"]
 async fn large_sync() {

@@ -1,6 +1,5 @@
 //! Shared by the drift-check tests: the committed spec, its operation and
 //! parameters, and `check::run` on a mutated copy.
-#![allow(dead_code)] // each test binary uses a part
 
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@
 //! Needs `SWRD_TEST_PYTHON`, a Python with the SDK installed (`cargo xtask
 //! test` sets it); skipped without it, except under `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::process::{Command, Stdio};

@@ -4,7 +4,7 @@
 use serde_json::json;
 use xtask::check::{self, Kind, Problem};
 
-mod common;
+use crate::common;
 use common::{check_mutated, op, param, spec};
 
 fn kinds(problems: &[Problem]) -> Vec<Kind> {

@@ -149,7 +149,7 @@ async fn every_query_form_round_trips() {
 
     // Both forms together: the tag in `filter`, the page as separate params.
     // (A typed TagFilter is always complete, so it cannot carry half a pair;
-    // the router's split-pair merge is covered by tests/server_router.rs.)
+    // the router's split-pair merge is covered by tests/it/server_router.rs.)
     let mixed = list()
         .filter("tag::t1".parse::<TagFilter>().unwrap())
         .offset(0)

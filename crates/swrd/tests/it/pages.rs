@@ -2,7 +2,7 @@
 //! every page it serves is byte for byte the page SQL gives, after any
 //! sequence of writes, and it never serves a page from before a write.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! `SWRD_SOAK_SECS` sets the duration (default 30; the full run uses 300).
 //! Needs `SWRD_TEST_DATABASE_URL`; skipped without it, except under `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Harness, Kind, Swrd};
+use fastrand::Rng;
 use serde_json::Value;
 
 const TOKEN: &str = "soak-token-0123456789";
@@ -84,22 +85,6 @@ fn vm_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// xorshift64*: reproducible, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[derive(Default)]
 struct Tally {
     requests: AtomicU64,
@@ -163,11 +148,11 @@ async fn one_request(
     rng: &mut Rng,
 ) -> (bool, Result<(), String>) {
     let app = format!("{base}/v2/manage/namespaces/soak/repos/app/tags");
-    match rng.below(10) {
+    match rng.u64(..10) {
         // A page at a random offset (some past the end).
         0..=2 => {
-            let (offset, limit) = (rng.below(SEEDED + 20), 1 + rng.below(100));
-            let order = ["tag&order_type=asc", "updated_at&order_type=desc"][rng.below(2) as usize];
+            let (offset, limit) = (rng.u64(..SEEDED + 20), 1 + rng.u64(..100));
+            let order = ["tag&order_type=asc", "updated_at&order_type=desc"][rng.usize(..2)];
             let url = format!("{app}?offset={offset}&limit={limit}&order_column={order}");
             let a = match get(http, &url, Some(TOKEN)).await {
                 Ok(a) => a,
@@ -185,7 +170,7 @@ async fn one_request(
         }
         // A tag filter (separate parameters), unpaged.
         3..=4 => {
-            let needle = format!("{}{}", rng.below(10), rng.below(10));
+            let needle = format!("{}{}", rng.u64(..10), rng.u64(..10));
             let url = format!("{app}?tag={needle}");
             let a = match get(http, &url, Some(TOKEN)).await {
                 Ok(a) => a,
@@ -203,7 +188,7 @@ async fn one_request(
         }
         // The `filter` form.
         5..=6 => {
-            let (offset, limit) = (rng.below(SEEDED), 1 + rng.below(50));
+            let (offset, limit) = (rng.u64(..SEEDED), 1 + rng.u64(..50));
             let url = format!(
                 "{app}?filter=offset::{offset}%7Climit::{limit}%7Corder_column::tag%7Corder_type::asc"
             );
@@ -229,7 +214,7 @@ async fn one_request(
                 ("order_column=size&order_type=asc", "SVCSTG.SWR.4001035"),
                 ("limit=10", "SVCSTG.SWR.4001072"),
                 ("filter=limit::2%7Coffset::0&limit=3", "SVCSTG.SWR.4001035"),
-            ][rng.below(6) as usize];
+            ][rng.usize(..6)];
             let url = format!("{app}?{query}");
             let a = match get(http, &url, Some(TOKEN)).await {
                 Ok(a) => a,
@@ -242,7 +227,7 @@ async fn one_request(
         }
         // Unauthenticated, or a token nobody issued: exact 401s.
         _ => {
-            let token = [None, Some("soak-not-a-token")][rng.below(2) as usize];
+            let token = [None, Some("soak-not-a-token")][rng.usize(..2)];
             let url = format!("{app}?offset=0&limit=10");
             let a = match get(http, &url, token).await {
                 Ok(a) => a,
@@ -326,7 +311,7 @@ async fn two_replicas_under_mixed_load() {
     for c in 0..CLIENTS {
         let (http, bases, tally, stop) = (http.clone(), bases.clone(), tally.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1));
+            let mut rng = Rng::with_seed(0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1));
             let mut i = c;
             while !stop.load(Ordering::Relaxed) {
                 let base = &bases[i % 2];

@@ -20,7 +20,7 @@
 //! token which worked stops working on the very next request after that, i.e.
 //! nothing caches a positive lookup.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

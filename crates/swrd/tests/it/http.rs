@@ -2,7 +2,7 @@
 //! DESIGN.md's decision table, every error status and code, both query forms,
 //! `$` in repository names and the auth matrix, each on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -195,7 +195,7 @@ fn sdk_date(t: SystemTime) -> String {
 
 /// A request signed the way the official SDK signs (content-type, host,
 /// x-project-id, x-sdk-date), using the server's canonicalisation to compute
-/// the signature; the SDK itself is exercised in tests/official_sdk.rs.
+/// the signature; the SDK itself is exercised in tests/it/official_sdk.rs.
 fn signed(uri: &str, ak: &str, sk: &str, date: SystemTime, sign_date: bool) -> Request<Body> {
     let uri: Uri = uri.parse().unwrap();
     let mut headers = HeaderMap::new();

@@ -2,7 +2,6 @@
 //! (SQLite temp file, or a fresh PostgreSQL database per test), external
 //! components that skip locally but are required under `CI=true`, and a real
 //! `swrd` process.
-#![allow(dead_code)] // each test binary uses a different part
 
 use std::future::Future;
 use std::io::{BufRead, BufReader};

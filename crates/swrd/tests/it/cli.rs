@@ -4,7 +4,7 @@
 //! stops swrd with a message naming the key. And the one request-id rule,
 //! over HTTP.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -8,7 +8,7 @@
 //! fresh database is created and dropped); skipped without it, except under
 //! `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::num::NonZeroU32;
 use std::path::Path;

@@ -1,8 +1,9 @@
 //! Two `swrd serve` processes on one PostgreSQL database, as replicas behind a
 //! load balancer: what is written through one is what the other lists, on the
-//! very next request. swrd does cache pages (`swrd::pages`), so the second
-//! test writes while a replica's cache is warm, on both backends (two
-//! processes can share one SQLite file too).
+//! very next request. swrd caches pages (`swrd::listing`), so the other
+//! tests write while a replica's cache is warm, and through both replicas
+//! while both serve, on both backends (two processes can share one SQLite
+//! file too).
 //!
 //! Needs `SWRD_TEST_DATABASE_URL`, an admin URL of a PostgreSQL server (a
 //! fresh database is created and dropped); skipped without it, except under
@@ -13,6 +14,8 @@ use crate::common;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::{Harness, Kind, Swrd};
 use swr_api::client::{Client, Error};
@@ -132,7 +135,10 @@ async fn a_write_through_one_replica_is_listed_by_the_other_on_the_next_request(
     assert_eq!(again, tags, "re-importing the same file");
 }
 
-on_both_backends!(a_warm_page_cache_never_serves_a_page_from_before_a_write);
+on_both_backends!(
+    a_warm_page_cache_never_serves_a_page_from_before_a_write,
+    writes_through_both_replicas_while_both_serve,
+);
 
 /// Replica A's page cache is warm (its `/metrics` counts cache hits) each time
 /// another process writes; A's next answer already has the write.
@@ -219,6 +225,145 @@ async fn a_warm_page_cache_never_serves_a_page_from_before_a_write(harness: Harn
             range.ends_with(&format!("/{}", 4 + round)),
             "round {round}: {range}"
         );
+    }
+}
+
+/// Two replicas serve while pushes land through both (the registry webhook,
+/// alternating): every read that starts after a push was acknowledged, by
+/// either replica, lists it with the right total, on both replicas; at the
+/// end both list the same tags.
+async fn writes_through_both_replicas_while_both_serve(harness: Harness) {
+    const PUSHES: usize = 40;
+    let registry = ManifestStub::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.yaml");
+    std::fs::write(&seed, SEED).unwrap();
+    let feed = [
+        "--registry",
+        registry.base.as_str(),
+        "--registry-webhook-secret",
+        WEBHOOK_SECRET,
+    ];
+    let mut with_seed = vec!["--fixtures", seed.to_str().unwrap()];
+    with_seed.extend(feed);
+    let a = Swrd::start(Some(&harness.url), &with_seed);
+    let b = Swrd::start(Some(&harness.url), &feed);
+    let acked = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+
+    let mut readers = Vec::new();
+    for (replica, base) in [("A", a.base.clone()), ("B", b.base.clone())] {
+        for reader in 0..2 {
+            let (acked, done) = (acked.clone(), done.clone());
+            let client = Client::new(&base).expect("a client");
+            readers.push(tokio::spawn(async move {
+                let mut reads = 0;
+                while !done.load(Ordering::SeqCst) {
+                    let before = acked.load(Ordering::SeqCst);
+                    let (range, page) = list(&client, "app", Some((0, 100))).await;
+                    let total: usize = range.rsplit('/').next().unwrap().parse().unwrap();
+                    assert!(
+                        total >= 3 + before,
+                        "replica {replica}, reader {reader}: {range} after {before} acknowledged pushes"
+                    );
+                    let listed = names(&page);
+                    for n in 0..before {
+                        assert!(
+                            listed.contains(&format!("w{n}").as_str()),
+                            "replica {replica}, reader {reader}: w{n} was acknowledged before the read, not listed: {listed:?}"
+                        );
+                    }
+                    // A deep page agrees with the total of the same moment or later.
+                    let (range, _) = list(&client, "app", Some((2, 5))).await;
+                    let deep: usize = range.rsplit('/').next().unwrap().parse().unwrap();
+                    assert!(deep >= total, "replica {replica}: {range} after a total of {total}");
+                    reads += 1;
+                }
+                reads
+            }));
+        }
+    }
+
+    let http = reqwest::Client::new();
+    for n in 0..PUSHES {
+        let base = if n % 2 == 0 { &a.base } else { &b.base };
+        let event = serde_json::json!({"events": [{
+            "id": format!("replicas-{n}"),
+            "timestamp": format!("2031-01-01T00:{:02}:{:02}Z", n / 60, n % 60),
+            "action": "push",
+            "target": {"mediaType": MANIFEST_TYPE, "digest": registry.digest,
+                       "repository": "team/app", "tag": format!("w{n}")},
+        }]});
+        let response = http
+            .post(format!("{base}/registry/events"))
+            .bearer_auth(WEBHOOK_SECRET)
+            .header(
+                "content-type",
+                "application/vnd.docker.distribution.events.v1+json",
+            )
+            .body(event.to_string())
+            .send()
+            .await
+            .expect("the webhook answers");
+        assert!(
+            response.status().is_success(),
+            "push {n}: {}",
+            response.status()
+        );
+        acked.store(n + 1, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    done.store(true, Ordering::SeqCst);
+    for reader in readers {
+        let reads = reader.await.expect("a reader");
+        assert!(reads > 0, "a reader never finished a read");
+    }
+
+    let (range_a, all_a) = list(&client(&a), "app", None).await;
+    let (range_b, all_b) = list(&client(&b), "app", None).await;
+    assert_eq!(range_a, format!("0-{0}/{0}", 3 + PUSHES));
+    assert_eq!((range_a, names(&all_a)), (range_b, names(&all_b)));
+}
+
+const WEBHOOK_SECRET: &str = "replicas-webhook-secret";
+const MANIFEST_TYPE: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+/// A registry that answers every manifest fetch with one manifest.
+struct ManifestStub {
+    base: String,
+    digest: String,
+}
+
+impl ManifestStub {
+    async fn start() -> ManifestStub {
+        use sha2::Digest as _;
+        let body = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1000,
+                       "digest": format!("sha256:{}", "c".repeat(64))},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                        "size": 2000, "digest": format!("sha256:{}", "d".repeat(64))}],
+        }))
+        .unwrap();
+        let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&body)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let header = digest.clone();
+        let app = axum::Router::new().fallback(move || {
+            let (body, digest) = (body.clone(), header.clone());
+            async move {
+                (
+                    [
+                        ("content-type", MANIFEST_TYPE.to_owned()),
+                        ("docker-content-digest", digest),
+                    ],
+                    body,
+                )
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        ManifestStub { base, digest }
     }
 }
 

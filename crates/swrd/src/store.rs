@@ -18,7 +18,7 @@
 //! [`PgStore`] implement them; [`AnyStore`] is the runtime choice between the
 //! two. What differs between the databases is one trait, `Backend`
 //! (`backend.rs`: the sqlx driver, the SQL `Dialect`, how a
-//! transaction starts, the point reads and the page index's bulk read); the
+//! transaction starts, the point reads and the page index's reads); the
 //! rest is generic code over it, running the SQL text of `sql.rs`.
 //!
 //! # Why sqlx, and where rusqlite
@@ -34,8 +34,9 @@
 //! feature): the macros compile the drivers a second time and need a live
 //! database or offline data to build.
 //!
-//! rusqlite is used for one thing: SQLite's point reads on the request path
-//! (token, access key, repository version) and the page index's full read, in
+//! rusqlite is used for one thing: SQLite's reads on the request path (token,
+//! access key, repository version, a page's missing tags by id) and the page
+//! index's reads (the full read and the delta after a write), in
 //! `store/sqlite/inline.rs`. sqlx talks to each SQLite connection's thread
 //! over channels, and for a 5 µs indexed lookup that hand-off was most of the
 //! cost (~40% of a cached page's profile in futex wake/wait); rusqlite runs the

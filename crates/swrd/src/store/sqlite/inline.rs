@@ -1,5 +1,6 @@
-//! Point reads on the request path (token, access key, repository version),
-//! run inline on the calling tokio worker through rusqlite.
+//! Reads on the request path (token, access key, repository version, a
+//! page's missing tags), run inline on the calling tokio worker through
+//! rusqlite, and the page index's reads (on a blocking thread).
 //!
 //! sqlx runs each SQLite connection on its own thread and talks to it over
 //! channels: a 5 µs indexed lookup then costs two thread wake-ups, and under
@@ -7,8 +8,11 @@
 //! and ~1% SQLite. These reads touch a few B-tree pages that are almost
 //! always in the page cache, and in WAL mode a reader never waits for the
 //! writer, so running them on the worker blocks it for microseconds, which is
-//! cheaper than any hand-off. Everything else (transactions, streams, writes)
-//! stays on sqlx.
+//! cheaper than any hand-off. After a write, every request of the repository
+//! waits for the index's delta and the changed tags' rows: through sqlx that
+//! was one hand-off per statement, and the p99 of 32 readers with 10 writes/s
+//! was 25-29 ms (20,000 tags); read here it is one or none. Everything else
+//! (streams, writes) stays on sqlx.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};

@@ -90,7 +90,9 @@ impl Measured {
 }
 
 /// Runs the benchmarks and writes the report.
-pub fn run(root: &Path, quick: bool) -> Result<()> {
+/// The load benchmarks; `writes_only`: the cold start and the reads while
+/// writes land, on both backends, and nothing else.
+pub fn run(root: &Path, quick: bool, writes_only: bool) -> Result<()> {
     let plan = Plan::new(quick);
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out)?;
@@ -150,6 +152,18 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
             url,
             plan.big / 2,
         )?);
+        if writes_only {
+            writes::reads_while_writing(
+                &plan,
+                &swrd_bin,
+                backend,
+                url,
+                &written_repositories(&plan),
+                &mut results,
+                &mut notes,
+            )?;
+            continue;
+        }
         let server = Server::start(&swrd_bin, url)?;
         let warm = warm_up(
             &server,
@@ -190,16 +204,12 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
             server.rss()? as f64 / 1048576.0
         ));
         drop(server);
-        let mut repositories = vec![("big".to_owned(), plan.big)];
-        if *backend == "sqlite" && plan.registry_sizes.contains(&100_000) {
-            repositories.push(("r100000".to_owned(), 100_000));
-        }
         writes::reads_while_writing(
             &plan,
             &swrd_bin,
             backend,
             url,
-            &repositories,
+            &written_repositories(&plan),
             &mut results,
             &mut notes,
         )?;
@@ -218,6 +228,11 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
             growth as f64 / 1048576.0,
             server.rss()? as f64 / 1048576.0
         ));
+    }
+
+    if writes_only {
+        write_report(&out, &plan, &results, &notes)?;
+        return check_statuses(&results);
     }
 
     // Distribution next to swrd at the same sizes.
@@ -293,8 +308,12 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     notes.extend(crate::bench_sync::run(&release, &out, plan.quick)?);
 
     write_report(&out, &plan, &results, &notes)?;
-    // Speed is reported, never asserted; errors are: a benchmark that got
-    // non-2xx answers from swrd measured something broken.
+    check_statuses(&results)
+}
+
+/// Speed is reported, never asserted; errors are: a benchmark that got
+/// non-2xx answers from swrd measured something broken.
+fn check_statuses(results: &[Measured]) -> Result<()> {
     let failed: Vec<String> = results
         .iter()
         .filter(|r| r.non_2xx > 0 && !r.name.starts_with("distribution"))
@@ -304,6 +323,16 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
         bail!("swrd answered errors under load: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// The repositories the reads-while-writing rows use: the big one, and the
+/// 100,000-tag one in a full run (both backends hold it).
+fn written_repositories(plan: &Plan) -> Vec<(String, u64)> {
+    let mut repositories = vec![("big".to_owned(), plan.big)];
+    if plan.registry_sizes.contains(&100_000) {
+        repositories.push(("r100000".to_owned(), 100_000));
+    }
+    repositories
 }
 
 fn merge(results: &mut Vec<Measured>, m: Measured) {
@@ -505,6 +534,21 @@ fn pg_bench_url(swrd: &Path, plan: &Plan) -> Result<Option<PgBench>> {
     if !exists {
         psql(&format!("CREATE DATABASE {db}"))?;
         synth(swrd, &url, "big", plan.big)?;
+    }
+    // The 100,000-tag repository of the reads-while-writing rows (added to a
+    // database made before it was part of the bench).
+    let has_100k = Command::new("psql")
+        .args([
+            &url,
+            "-qtAc",
+            "SELECT 1 FROM repositories WHERE name = 'r100000'",
+        ])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1");
+    if plan.registry_sizes.contains(&100_000) && !has_100k {
+        synth(swrd, &url, "r100000", 100_000)?;
+    }
+    if !exists || !has_100k {
         let _ = Command::new("psql")
             .args([&url, "-qc", "VACUUM ANALYZE"])
             .status();

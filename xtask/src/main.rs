@@ -94,14 +94,16 @@ fn test(extra: &[String]) -> Result<()> {
 }
 
 /// `--micro`: the divan micro-benchmarks (extra arguments go to `cargo bench`);
-/// otherwise the load benchmarks (`--quick` for the smoke-test size).
+/// otherwise the load benchmarks (`--quick` for the smoke-test size,
+/// `--writes-only` for the cold start and reads-while-writing rows alone).
 fn bench(extra: &[String]) -> Result<()> {
     if extra.iter().any(|a| a == "--micro") {
         let mut args = vec!["bench", "--workspace"];
         args.extend(extra.iter().filter(|a| *a != "--micro").map(String::as_str));
         return cargo(&args);
     }
-    xtask::bench::run(&workspace_root(), extra.iter().any(|a| a == "--quick"))
+    let flag = |name: &str| extra.iter().any(|a| a == name);
+    xtask::bench::run(&workspace_root(), flag("--quick"), flag("--writes-only"))
 }
 
 fn codegen_cmd(args: &[String]) -> Result<()> {

@@ -9,6 +9,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 
 use super::backend::Backend;
 use super::coalesce::Coalesce;
+use super::reads::{Owner, decode};
 use super::sql::{self, Dialect};
 use super::{
     AuthLookups, Credential, IndexDelta, IndexRows, RepositoryVersion, StoreError, TagQuery,
@@ -171,7 +172,24 @@ impl Backend for PgStore {
         at: RepositoryVersion,
         ids: &[i64],
     ) -> Result<Option<Vec<TagRecord>>, StoreError> {
-        super::reads::pooled_tags_by_id(self, q, at, ids).await
+        // One statement: no transaction needed for one snapshot, and after a
+        // write every request of the repository waits for this read.
+        let rows = sqlx::query(&sql::pg_tags_by_id_unchanged())
+            .bind(at.repo_id)
+            .bind(ids)
+            .bind(at.version)
+            .fetch_all(&self.pool)
+            .await?;
+        // Fewer rows than ids: one changed (or the proof failed).
+        if rows.len() != ids.len() {
+            return Ok(None);
+        }
+        let owner = Owner::of(q);
+        let records = rows
+            .iter()
+            .map(|row| decode::<Self>(row, at.repo_id, &owner))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(records))
     }
 
     async fn load_index_delta(
@@ -179,7 +197,31 @@ impl Backend for PgStore {
         repo_id: i64,
         since: i64,
     ) -> Result<Option<IndexDelta>, StoreError> {
-        super::reads::pooled_index_delta(self, repo_id, since).await
+        type Row = (i64, i64, Option<i64>, Option<String>, Option<i64>);
+        let found: Vec<Row> = sqlx::query_as(sql::PG_INDEX_DELTA)
+            .bind(repo_id)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        let Some(&(version, floor, ..)) = found.first() else {
+            return Ok(None);
+        };
+        if !(floor <= since && since <= version) {
+            return Ok(None);
+        }
+        let mut delta = IndexDelta {
+            version,
+            changed: Vec::with_capacity(found.len()),
+            rows: IndexRows::new(version),
+        };
+        for (_, _, id, tag, updated) in found {
+            let Some(id) = id else { continue };
+            delta.changed.push(id);
+            if let (Some(tag), Some(updated)) = (tag, updated) {
+                delta.rows.push(id, &tag, updated)?;
+            }
+        }
+        Ok(Some(delta))
     }
 
     async fn load_index_rows(&self, repo_id: i64) -> Result<Option<IndexRows>, StoreError> {

@@ -139,126 +139,15 @@ where
     }
 }
 
-/// [`TagReads::tags_by_id`] through the pool: one read transaction.
-pub(super) async fn pooled_tags_by_id<B>(
-    b: &B,
-    q: &TagQuery<'_>,
-    at: RepositoryVersion,
-    ids: &[i64],
-) -> Result<Option<Vec<TagRecord>>, StoreError>
-where
-    B: Backend,
-    for<'c> &'c mut Conn<B>: Executor<'c, Database = B::Db>,
-    for<'q> Args<'q, B>: IntoArguments<'q, B::Db>,
-    for<'q> i64: Value<'q, B::Db>,
-    for<'q> bool: Value<'q, B::Db>,
-    for<'q> String: Value<'q, B::Db>,
-    for<'q> &'q str: Value<'q, B::Db>,
-    usize: ColumnIndex<DbRow<B>>,
-{
-    // One snapshot: the rows, and proof that none of them changed after
-    // `at` (the log reaches back to `at`, and logs none of them since),
-    // so they are the rows an index at `at` saw.
-    let mut tx = b.pool().begin_with(B::BEGIN_READ).await?;
-    let floor: Option<(i64, i64)> = sqlx::query_as(sql::VERSION_AND_FLOOR)
-        .bind(at.repo_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let unchanged = match floor {
-        Some((version, _)) if version == at.version => true,
-        Some((_, floor)) if floor <= at.version => {
-            let (changed,): (i64,) = sqlx::query_as(&sql::changed_among(&B::DIALECT))
-                .bind(at.repo_id)
-                .bind(B::ids_param(ids))
-                .bind(at.version)
-                .fetch_one(&mut *tx)
-                .await?;
-            changed == 0
-        }
-        _ => false,
-    };
-    if !unchanged {
-        tx.commit().await?;
-        return Ok(None);
-    }
-    let sql = sql::tags_by_id(&B::DIALECT);
-    let rows = sqlx::query(&sql)
-        .bind(at.repo_id)
-        .bind(B::ids_param(ids))
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    let owner = Owner::of(q);
-    let records = rows
-        .iter()
-        .map(|row| decode::<B>(row, at.repo_id, &owner))
-        .collect::<Result<_, _>>()?;
-    Ok(Some(records))
-}
-
-/// [`TagReads::index_delta`] through the pool: one read transaction.
-pub(super) async fn pooled_index_delta<B>(
-    b: &B,
-    repo_id: i64,
-    since: i64,
-) -> Result<Option<IndexDelta>, StoreError>
-where
-    B: Backend,
-    for<'c> &'c mut Conn<B>: Executor<'c, Database = B::Db>,
-    for<'q> Args<'q, B>: IntoArguments<'q, B::Db>,
-    for<'q> i64: Value<'q, B::Db>,
-    for<'q> bool: Value<'q, B::Db>,
-    for<'q> String: Value<'q, B::Db>,
-    for<'q> &'q str: Value<'q, B::Db>,
-    usize: ColumnIndex<DbRow<B>>,
-{
-    let mut tx = b.pool().begin_with(B::BEGIN_READ).await?;
-    let floor: Option<(i64, i64)> = sqlx::query_as(sql::VERSION_AND_FLOOR)
-        .bind(repo_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let version = match floor {
-        Some((version, floor)) if floor <= since && since <= version => version,
-        _ => {
-            tx.commit().await?;
-            return Ok(None);
-        }
-    };
-    let changed: Vec<(i64,)> = sqlx::query_as(sql::CHANGED_SINCE)
-        .bind(repo_id)
-        .bind(since)
-        .fetch_all(&mut *tx)
-        .await?;
-    let mut changed: Vec<i64> = changed.into_iter().map(|(id,)| id).collect();
-    changed.sort_unstable();
-    let mut rows = IndexRows::new(version);
-    if !changed.is_empty() {
-        let found = sqlx::query(&sql::index_rows_by_id(&B::DIALECT))
-            .bind(repo_id)
-            .bind(B::ids_param(&changed))
-            .fetch_all(&mut *tx)
-            .await?;
-        for row in &found {
-            rows.push(row.try_get(0)?, row.try_get::<&str, _>(1)?, row.try_get(2)?)?;
-        }
-    }
-    tx.commit().await?;
-    Ok(Some(IndexDelta {
-        version,
-        changed,
-        rows,
-    }))
-}
-
 /// Namespace, repository and owner of the records read.
-struct Owner {
+pub(super) struct Owner {
     domain_id: String,
     namespace: String,
     repository: String,
 }
 
 impl Owner {
-    fn of(q: &TagQuery<'_>) -> Self {
+    pub(super) fn of(q: &TagQuery<'_>) -> Self {
         Owner {
             domain_id: q.domain_id.to_owned(),
             namespace: q.namespace.to_owned(),
@@ -268,7 +157,11 @@ impl Owner {
 }
 
 /// A row of [`sql::select_tags`] as a record.
-fn decode<B>(row: &DbRow<B>, repo_id: i64, owner: &Owner) -> Result<TagRecord, sqlx::Error>
+pub(super) fn decode<B>(
+    row: &DbRow<B>,
+    repo_id: i64,
+    owner: &Owner,
+) -> Result<TagRecord, sqlx::Error>
 where
     B: Backend,
     for<'q> i64: Value<'q, B::Db>,

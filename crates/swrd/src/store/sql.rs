@@ -171,6 +171,30 @@ pub(super) fn tags_by_id(d: &Dialect) -> String {
     )
 }
 
+/// PostgreSQL's [`tags_by_id`] with its proof in one statement (one snapshot,
+/// one round trip instead of a transaction's five): the rows of `$2` only if
+/// none of them changed after version `$3` (the log reaches back to `$3` and
+/// logs none of them since); otherwise none.
+pub(super) fn pg_tags_by_id_unchanged() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM tags WHERE +repo_id = $1 AND id = ANY($2) \
+         AND EXISTS (SELECT 1 FROM repositories r WHERE r.id = $1 AND (r.version = $3 \
+           OR (r.log_floor <= $3 AND NOT EXISTS (SELECT 1 FROM tag_changes c \
+             WHERE c.repo_id = $1 AND c.tag_id = ANY($2) AND c.version > $3))))"
+    )
+}
+
+/// PostgreSQL's index delta in one statement: the repository's version and
+/// floor, and each tag logged as changed after `$2` (ascending) with its
+/// index columns, NULL if it is gone; the changes only when the log reaches
+/// back to `$2`.
+pub(super) const PG_INDEX_DELTA: &str = "SELECT r.version, r.log_floor, c.tag_id, t.tag, t.updated \
+     FROM repositories r \
+     LEFT JOIN (SELECT DISTINCT tag_id FROM tag_changes WHERE repo_id = $1 AND version > $2) c \
+       ON r.log_floor <= $2 AND $2 <= r.version \
+     LEFT JOIN tags t ON t.id = c.tag_id AND t.repo_id = $1 \
+     WHERE r.id = $1 ORDER BY c.tag_id";
+
 pub(super) fn count_tags(d: &Dialect, q: &TagQuery<'_>) -> String {
     format!("SELECT count(*) FROM tags{}", where_clause(d, q))
 }

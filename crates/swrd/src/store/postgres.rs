@@ -1,6 +1,6 @@
 //! PostgreSQL backend: shared by any number of stateless swrd replicas.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use sqlx::Postgres;
@@ -15,6 +15,9 @@ use super::{
     AuthLookups, Credential, IndexDelta, IndexRows, RepositoryVersion, StoreError, TagQuery,
     TagRecord, token_hash,
 };
+
+/// [`sql::pg_tags_by_id_unchanged`], written once (it runs after every write).
+static TAGS_BY_ID_UNCHANGED: LazyLock<String> = LazyLock::new(sql::pg_tags_by_id_unchanged);
 
 /// A store in a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -174,7 +177,7 @@ impl Backend for PgStore {
     ) -> Result<Option<Vec<TagRecord>>, StoreError> {
         // One statement: no transaction needed for one snapshot, and after a
         // write every request of the repository waits for this read.
-        let rows = sqlx::query(&sql::pg_tags_by_id_unchanged())
+        let rows = sqlx::query(&TAGS_BY_ID_UNCHANGED)
             .bind(at.repo_id)
             .bind(ids)
             .bind(at.version)

@@ -15,7 +15,7 @@
 //! (streams, writes) stays on sqlx.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, named_params};
@@ -25,6 +25,14 @@ use crate::store::backend::Backend as _;
 use crate::store::sql;
 use crate::store::time::format_timestamp;
 use crate::store::{IndexDelta, IndexRows, RepositoryVersion, StoreError, TagQuery, TagRecord};
+
+/// The by-id statements, written once: they depend on the dialect only, and
+/// run after every write.
+static INDEX_ROWS_BY_ID: LazyLock<String> =
+    LazyLock::new(|| sql::index_rows_by_id(&SqliteStore::DIALECT));
+static CHANGED_AMONG: LazyLock<String> =
+    LazyLock::new(|| sql::changed_among(&SqliteStore::DIALECT));
+static TAGS_BY_ID: LazyLock<String> = LazyLock::new(|| sql::tags_by_id(&SqliteStore::DIALECT));
 
 /// Idle connections kept for reuse; more are opened under a burst and closed
 /// after it.
@@ -136,7 +144,7 @@ impl InlineReads {
             changed.sort_unstable();
             let mut rows = IndexRows::new(version);
             if !changed.is_empty() {
-                let mut stmt = tx.prepare_cached(&sql::index_rows_by_id(&SqliteStore::DIALECT))?;
+                let mut stmt = tx.prepare_cached(&INDEX_ROWS_BY_ID)?;
                 let mut cursor = stmt
                     .query(named_params! {"$1": repo_id, "$2": SqliteStore::ids_param(&changed)})?;
                 while let Some(row) = cursor.next()? {
@@ -174,12 +182,10 @@ impl InlineReads {
             let unchanged = match floor {
                 Some((version, _)) if version == at.version => true,
                 Some((_, floor)) if floor <= at.version => {
-                    let changed: i64 = tx
-                        .prepare_cached(&sql::changed_among(&SqliteStore::DIALECT))?
-                        .query_row(
-                            named_params! {"$1": at.repo_id, "$2": list, "$3": at.version},
-                            |r| r.get(0),
-                        )?;
+                    let changed: i64 = tx.prepare_cached(&CHANGED_AMONG)?.query_row(
+                        named_params! {"$1": at.repo_id, "$2": list, "$3": at.version},
+                        |r| r.get(0),
+                    )?;
                     changed == 0
                 }
                 _ => false,
@@ -188,7 +194,7 @@ impl InlineReads {
                 return Ok(None);
             }
             let records = tx
-                .prepare_cached(&sql::tags_by_id(&SqliteStore::DIALECT))?
+                .prepare_cached(&TAGS_BY_ID)?
                 .query_map(named_params! {"$1": at.repo_id, "$2": list}, |r| {
                     Ok(TagRecord {
                         id: r.get(0)?,

@@ -384,18 +384,19 @@ fn pg_bench_url(swrd: &Path, plan: &Plan) -> Result<Option<PgBench>> {
     }
     // The 100,000-tag repository of the reads-while-writing rows (added to a
     // database made before it was part of the bench).
-    let has_100k = Command::new("psql")
-        .args([
-            &url,
-            "-qtAc",
-            "SELECT 1 FROM repositories WHERE name = 'r100000'",
-        ])
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1");
-    if plan.registry_sizes.contains(&100_000) && !has_100k {
+    let needs_100k = plan.registry_sizes.contains(&100_000)
+        && !Command::new("psql")
+            .args([
+                &url,
+                "-qtAc",
+                "SELECT 1 FROM repositories WHERE name = 'r100000'",
+            ])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1");
+    if needs_100k {
         synth(swrd, &url, "r100000", 100_000)?;
     }
-    if !exists || !has_100k {
+    if !exists || needs_100k {
         let _ = Command::new("psql")
             .args([&url, "-qc", "VACUUM ANALYZE"])
             .status();

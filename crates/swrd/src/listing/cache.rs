@@ -165,6 +165,15 @@ impl PageCache {
         }
     }
 
+    /// Whether an index of `repo_id` is held, at any version: bringing it
+    /// forward is a delta, not a first build.
+    pub fn holds(&self, repo_id: i64) -> bool {
+        self.indexes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&repo_id)
+    }
+
     /// How many builds and deltas kept the indexes current so far.
     pub fn stats(&self) -> RefreshStats {
         *self.stats.lock().unwrap_or_else(PoisonError::into_inner)
@@ -254,12 +263,15 @@ impl PageCache {
                 }
             }
         }
+        let started = Instant::now();
         let Some(rows) = store.index_rows(repo_id).await? else {
             return Ok("gone");
         };
+        let read = started.elapsed();
         let index = tokio::task::spawn_blocking(move || RepoIndex::build(repo_id, rows))
             .await
             .map_err(join_error)?;
+        tracing::debug!(repo_id, tags = index.len(), ?read, sorted = ?(started.elapsed() - read), "page index built");
         self.keep(index);
         self.stats
             .lock()

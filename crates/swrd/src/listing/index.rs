@@ -21,7 +21,7 @@ use crate::store::{IndexDelta, IndexRows, RepositoryVersion};
 /// Slots per chunk of slot data.
 const SLOTS: usize = 1024;
 
-/// From this many tags up, a build sorts both orders on two threads.
+/// From this many tags up, a build sorts the tag order on a second thread.
 const PARALLEL_SORT: usize = 50_000;
 
 /// One tag as the index knows it.
@@ -67,10 +67,15 @@ pub struct NeedsRebuild;
 
 impl RepoIndex {
     /// Sorts `rows` (read at `repo_id`'s version) into both orders.
+    ///
+    /// A cold start waits for this, so the sorts compare keys copied next to
+    /// the slot numbers (`updated` and id; the first 8 bytes of the name)
+    /// rather than following a pointer per comparison, and on a large
+    /// repository the tag order is sorted on a second thread.
     pub fn build(repo_id: i64, rows: IndexRows) -> RepoIndex {
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_unstable_by_key(|&i| rows.ids[i]);
-        let name = |i: usize| {
+        let n = u32::try_from(rows.len()).expect("IndexRows::push bounds the count below u32");
+        let name = |i: u32| {
+            let i = i as usize;
             let start = if i == 0 {
                 0
             } else {
@@ -78,52 +83,72 @@ impl RepoIndex {
             };
             &rows.names[start..rows.name_ends[i] as usize]
         };
-        let all: Vec<Slot> = order
-            .iter()
-            .map(|&i| Slot {
-                id: rows.ids[i],
-                updated: rows.updated[i],
-                stamp: rows.version,
-                name: name(i).into(),
-                live: true,
-            })
-            .collect();
-        let n = u32::try_from(all.len()).expect("IndexRows::push bounds the count below u32");
+        // Slot s holds row by_id[s]: slots are in id order.
+        let mut by_id: Vec<u32> = (0..n).collect();
+        if !rows.ids.is_sorted() {
+            by_id.sort_unstable_by_key(|&i| rows.ids[i as usize]);
+        }
         let sort_by_updated = || {
-            let mut by_updated: Vec<u32> = (0..n).collect();
-            by_updated.sort_unstable_by_key(|&s| (all[s as usize].updated, all[s as usize].id));
-            OrderList::from_sorted(&by_updated)
+            let mut keys: Vec<(i64, i64, u32)> = (0..n)
+                .map(|s| {
+                    let i = by_id[s as usize] as usize;
+                    (rows.updated[i], rows.ids[i], s)
+                })
+                .collect();
+            keys.sort_unstable();
+            let order: Vec<u32> = keys.into_iter().map(|(_, _, s)| s).collect();
+            OrderList::from_sorted(&order)
         };
         let sort_by_tag = || {
-            let mut by_tag: Vec<u32> = (0..n).collect();
-            by_tag.sort_unstable_by(|&a, &b| {
-                all[a as usize]
-                    .name
-                    .as_bytes()
-                    .cmp(all[b as usize].name.as_bytes())
+            let mut keys: Vec<(u64, u32)> = (0..n)
+                .map(|s| (name_prefix(name(by_id[s as usize])), s))
+                .collect();
+            keys.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| {
+                    let (x, y) = (name(by_id[a.1 as usize]), name(by_id[b.1 as usize]));
+                    x.as_bytes().cmp(y.as_bytes())
+                })
             });
-            OrderList::from_sorted(&by_tag)
+            let order: Vec<u32> = keys.into_iter().map(|(_, s)| s).collect();
+            OrderList::from_sorted(&order)
         };
-        // The two sorts are independent: on a large repository (a cold start,
-        // where every request of it waits) they run side by side.
-        let (by_updated, by_tag) = if all.len() >= PARALLEL_SORT {
+        let make_slots = || -> Vec<Arc<Vec<Slot>>> {
+            by_id
+                .chunks(SLOTS)
+                .map(|chunk| {
+                    Arc::new(
+                        chunk
+                            .iter()
+                            .map(|&i| Slot {
+                                id: rows.ids[i as usize],
+                                updated: rows.updated[i as usize],
+                                stamp: rows.version,
+                                name: name(i).into(),
+                                live: true,
+                            })
+                            .collect(),
+                    )
+                })
+                .collect()
+        };
+        let (slots, by_updated, by_tag) = if rows.len() >= PARALLEL_SORT {
             std::thread::scope(|scope| {
                 let by_tag = scope.spawn(sort_by_tag);
-                let by_updated = sort_by_updated();
+                let (slots, by_updated) = (make_slots(), sort_by_updated());
                 let by_tag = by_tag
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (by_updated, by_tag)
+                (slots, by_updated, by_tag)
             })
         } else {
-            (sort_by_updated(), sort_by_tag())
+            (make_slots(), sort_by_updated(), sort_by_tag())
         };
         RepoIndex {
             at: RepositoryVersion {
                 repo_id,
                 version: rows.version,
             },
-            slots: all.chunks(SLOTS).map(|c| Arc::new(c.to_vec())).collect(),
+            slots,
             by_updated,
             by_tag,
             tombstones: 0,
@@ -397,6 +422,16 @@ fn by_tag(slots: &[Arc<Vec<Slot>>], s: u32) -> impl Fn(u32) -> Ordering + '_ {
 /// A `tag` filter's result: (column, substring, the matching slots in the
 /// column's ascending order).
 type FilterResult = (OrderColumn, String, Arc<Vec<u32>>);
+
+/// The first 8 bytes of `name`, zero-padded, as a number: ordering these
+/// orders the names by their first 8 bytes (equal prefixes compare whole).
+fn name_prefix(name: &str) -> u64 {
+    let mut prefix = [0u8; 8];
+    let bytes = name.as_bytes();
+    let n = bytes.len().min(8);
+    prefix[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(prefix)
+}
 
 /// Filter results kept per index.
 const MAX_FILTERS: usize = 16;

@@ -7,7 +7,8 @@
 //!    gives the 404s);
 //! 2. the repository's order index is brought to that version or later
 //!    (a delta of the tags changed since, or a first build), one refresh per
-//!    repository at a time, requests waiting for it ([`INDEX_WAIT`]);
+//!    repository at a time, requests waiting for it ([`INDEX_WAIT`] for a
+//!    delta, [`BUILD_WAIT`] for a first build);
 //! 3. the page's tags come from the serialized-tag cache, missing ones by id
 //!    in a snapshot that proves they did not change since the index's
 //!    version (if one did, the index moves forward and the page is selected
@@ -43,10 +44,15 @@ pub use index::{RepoIndex, Selection};
 use crate::render::{Registry, render};
 use crate::store::{AnyStore, RepositoryVersion, Store, StoreError, TagQuery};
 
-/// How long a request waits for its repository's index before SQL may
-/// answer it instead (a million-tag index builds in 1 to 3 s; a delta in
-/// milliseconds).
+/// How long a request waits for its repository's index to catch up (a
+/// delta, milliseconds) before SQL may answer it instead.
 pub const INDEX_WAIT: Duration = Duration::from_secs(1);
+/// How long a request waits for the first build of its repository's index
+/// (a cold start) before SQL may answer it instead. A million-tag index
+/// builds in 1 to 2 s; SQL on such a repository costs a scan per request
+/// (`COUNT`, `OFFSET`), slower than the build and competing with it for the
+/// same cores, so under load everyone is served sooner by waiting.
+pub const BUILD_WAIT: Duration = Duration::from_secs(5);
 /// Page reads by SQL that may run at once in one process; the other requests
 /// wait for the index.
 pub const SQL_BUDGET: usize = 2;
@@ -152,7 +158,11 @@ async fn page_of<S: Store>(
 ) -> Result<Listed, StoreError> {
     let mut at = store.repository_version(q).await?;
     if let Some(cache) = cache {
-        let mut wait = INDEX_WAIT;
+        let mut wait = if cache.holds(at.repo_id) {
+            INDEX_WAIT
+        } else {
+            BUILD_WAIT
+        };
         loop {
             if let Some(listed) = from_cache(store, registry, cache, q, page, &mut at, wait).await?
             {

@@ -122,3 +122,44 @@ fn a_delta_equals_a_build_at_the_new_version() {
     };
     assert_eq!(after.apply(&late).unwrap_err(), NeedsRebuild);
 }
+
+#[test]
+fn a_large_build_sorts_like_the_sql_rules() {
+    // Past PARALLEL_SORT (the threaded path), names sharing their first 8
+    // bytes and names shorter than 8, ids out of order, `updated` ties.
+    let mut tags: Vec<(i64, String, i64)> = (0..PARALLEL_SORT as i64 + 500)
+        .map(|i| {
+            (
+                i * 7 % 60_013 + 1,
+                format!("release-{:05}", i * 13 % 60_013),
+                i % 97,
+            )
+        })
+        .collect();
+    tags.extend([
+        (70_001, "a".into(), 5),
+        (70_002, "ab".into(), 5),
+        (70_003, "release".into(), 5),
+    ]);
+    tags.reverse();
+    let mut rows = IndexRows::new(1);
+    for (id, name, updated) in &tags {
+        rows.push(*id, name, *updated).unwrap();
+    }
+    let idx = RepoIndex::build(1, rows);
+    let all = |order| -> Vec<i64> {
+        (0..tags.len() as u64)
+            .step_by(1000)
+            .flat_map(|offset| ids(&idx, order, None, page(offset, 1000)).1)
+            .collect()
+    };
+    let mut by_tag = tags.clone();
+    by_tag.sort_by(|a, b| a.1.as_bytes().cmp(b.1.as_bytes()));
+    assert_eq!(all(TAG_ASC), by_tag.iter().map(|t| t.0).collect::<Vec<_>>());
+    let mut by_updated = tags.clone();
+    by_updated.sort_by_key(|t| (t.2, t.0));
+    assert_eq!(
+        all(UPDATED_ASC),
+        by_updated.iter().map(|t| t.0).collect::<Vec<_>>()
+    );
+}

@@ -261,9 +261,13 @@ async fn everything<S: Store>(
 }
 
 /// Every minute, forgets change-log entries older than
-/// [`LOG_RETENTION_SECS`] (any replica may; the work is idempotent).
+/// [`LOG_RETENTION_SECS`] (any replica may; the work is idempotent). The
+/// first run waits a minute too: after a restart the log may hold a bulk
+/// import's million entries, and deleting them would compete with the cold
+/// start's index builds.
 async fn prune_change_log<S: Store>(store: Arc<S>) {
-    let mut every = tokio::time::interval(Duration::from_secs(60));
+    let every = Duration::from_secs(60);
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         every.tick().await;
         let cut = crate::store::time::now() - LOG_RETENTION_SECS;

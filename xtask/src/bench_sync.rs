@@ -16,7 +16,8 @@
 //! one repository `bench/sync` of `n` tags, each its own manifest (pushed
 //! once, kept under `target/bench/sync-registry-{n}`): 1,000 tags with
 //! `--quick`, 100,000 otherwise. Access logging is off for both the load
-//! generator's and swrd's requests. Results: `target/bench/sync.{md,json}`,
+//! generator's and swrd's requests, and blob descriptors are cached in
+//! memory as in Debian's own `/etc/docker/registry/config.yml`. Results: `target/bench/sync.{md,json}`,
 //! and the lines this returns go into the bench report.
 
 use crate::bench::which;
@@ -72,9 +73,9 @@ pub fn run(release: &Path, out: &Path, quick: bool) -> Result<Vec<String>> {
     // right after each sync, and each sync is compared with the mean of its
     // two neighbours.
     let before = registry.wrk("GET", n, wrk_secs)?;
-    let first = sync(&swrd, &registry.base, &db)?;
+    let first = sync(&swrd, &registry, &db)?;
     let between = registry.wrk("GET", n, wrk_secs)?;
-    let resync = sync(&swrd, &registry.base, &db)?;
+    let resync = sync(&swrd, &registry, &db)?;
     let after = registry.wrk("GET", n, wrk_secs)?;
     drop(registry);
     let count = |r: &Value, k: &str| r[k].as_u64().unwrap_or(0);
@@ -92,7 +93,8 @@ pub fn run(release: &Path, out: &Path, quick: bool) -> Result<Vec<String>> {
     let mut md = format!(
         "# swrd sync against Distribution\n\n{n} tags (each its own manifest) in `{REPO}`; raw = `wrk -t2 -c32 -d{wrk_secs}s` on the same tags right before and right after each sync (their mean).\n\n\
          The ratio is over the sync's whole wall time; the fetch-phase ratio leaves out the time spent writing to the store (`store_seconds`).\n\n\
-         | sync | wall s | store s | GET | HEAD | swrd req/s | raw req/s (before, after) | ratio | fetch-phase ratio |\n|---|---|---|---|---|---|---|---|---|\n"
+         CPU is per manifest request, user + system, of the `swrd sync` process and of the registry during the sync (2 cores in all).\n\n\
+         | sync | wall s | store s | GET | HEAD | swrd req/s | raw req/s (before, after) | ratio | fetch-phase ratio | CPU µs/req swrd, registry |\n|---|---|---|---|---|---|---|---|---|---|\n"
     );
     let mut lines = Vec::new();
     let mut json_rows = Vec::new();
@@ -104,10 +106,14 @@ pub fn run(release: &Path, out: &Path, quick: bool) -> Result<Vec<String>> {
         let fetching = (count(r, "manifests") + count(r, "heads")) as f64
             / (seconds - store_seconds).max(f64::MIN_POSITIVE);
         let fetch_ratio = fetching / raw.max(f64::MIN_POSITIVE);
+        let requests = (count(r, "manifests") + count(r, "heads")).max(1) as f64;
+        let cpu = |k: &str| r[k].as_f64().unwrap_or(0.0) * 1e6 / requests;
         md.push_str(&format!(
-            "| {name} | {seconds:.1} | {store_seconds:.1} | {} | {} | {mine:.0} | {raw:.0} ({before:.0}, {after:.0}) | {ratio:.2} | {fetch_ratio:.2} |\n",
+            "| {name} | {seconds:.1} | {store_seconds:.1} | {} | {} | {mine:.0} | {raw:.0} ({before:.0}, {after:.0}) | {ratio:.2} | {fetch_ratio:.2} | {:.0}, {:.0} |\n",
             count(r, "manifests"),
             count(r, "heads"),
+            cpu("swrd_cpu_seconds"),
+            cpu("registry_cpu_seconds"),
         ));
         lines.push(format!(
             "sync: {name} of {n} tags in {seconds:.1} s, {mine:.0} manifest requests/s = {ratio:.2}x the registry's raw manifest GET rate ({raw:.0}/s, wrk); {fetch_ratio:.2}x without the {store_seconds:.1} s of store writes",
@@ -126,11 +132,13 @@ pub fn run(release: &Path, out: &Path, quick: bool) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-/// One `swrd sync` run; its JSON report.
-fn sync(swrd: &Path, registry: &str, db: &str) -> Result<Value> {
+/// One `swrd sync` run; its JSON report, with the CPU seconds it and the
+/// registry used (`swrd_cpu_seconds`, `registry_cpu_seconds`).
+fn sync(swrd: &Path, registry: &Registry, db: &str) -> Result<Value> {
     let start = Instant::now();
+    let (children, served) = (cpu_seconds("self", true)?, registry.cpu_seconds()?);
     let out = Command::new(swrd)
-        .args(["sync", "--registry", registry, "--database", db])
+        .args(["sync", "--registry", &registry.base, "--database", db])
         .args(["--namespace", "bench", "--registry-default-domain", DOMAIN])
         .env("SWRD_LOG", "warn")
         .stderr(Stdio::inherit())
@@ -138,12 +146,33 @@ fn sync(swrd: &Path, registry: &str, db: &str) -> Result<Value> {
     if !out.status.success() {
         bail!("swrd sync failed ({})", out.status);
     }
-    let report: Value = serde_json::from_slice(&out.stdout).context("swrd sync's report")?;
+    let mut report: Value = serde_json::from_slice(&out.stdout).context("swrd sync's report")?;
+    report["swrd_cpu_seconds"] = json!(cpu_seconds("self", true)? - children);
+    report["registry_cpu_seconds"] = json!(registry.cpu_seconds()? - served);
     println!(
         "bench: sync done in {:.1} s (process), {report}",
         start.elapsed().as_secs_f64()
     );
     Ok(report)
+}
+
+/// CPU seconds (user + system) of process `pid` (`self` or a number) from
+/// `/proc/PID/stat`, or of its waited-for children with `children`.
+fn cpu_seconds(pid: &str, children: bool) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name: state is the 3rd field of the line,
+    // utime and stime the 14th and 15th, cutime and cstime the 16th and 17th.
+    let rest = stat.rsplit_once(')').context("/proc/PID/stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let at = if children { 13 } else { 11 };
+    let ticks: f64 = fields
+        .get(at..at + 2)
+        .context("/proc/PID/stat fields")?
+        .iter()
+        .map(|f| f.parse::<f64>().unwrap_or(0.0))
+        .sum();
+    // USER_HZ, 100 on every Linux this runs on.
+    Ok(ticks / 100.0)
 }
 
 /// A `docker-registry` holding `n` tags of distinct manifests in [`REPO`].
@@ -164,7 +193,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
                 dir.join("data").display()
             ),
         )?;
@@ -321,6 +350,13 @@ end
         }
         println!("bench: registry raw manifest {method}: {rps:.0} requests/s");
         Ok(rps)
+    }
+}
+
+impl Registry {
+    /// CPU seconds the registry process used so far.
+    fn cpu_seconds(&self) -> Result<f64> {
+        cpu_seconds(&self.child.id().to_string(), false)
     }
 }
 

@@ -41,6 +41,12 @@ where
                 .await?,
         );
         tx.commit().await?;
+        if pruned > 0
+            && let Some(statement) = B::AFTER_PRUNE
+        {
+            let mut conn = self.pool().acquire().await?;
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
         Ok(pruned)
     }
 

@@ -125,6 +125,11 @@ impl Backend for PgStore {
     const BEGIN_READ: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     const BEGIN_WRITE: &'static str = "BEGIN";
 
+    /// Autovacuum may be off (it is on some managed servers and test
+    /// machines) or far behind a bulk import's deletes; a vacuum of the
+    /// small log table costs little.
+    const AFTER_PRUNE: Option<&'static str> = Some("VACUUM (ANALYZE) tag_changes");
+
     fn pool(&self) -> &PgPool {
         &self.pool
     }

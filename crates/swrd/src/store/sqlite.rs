@@ -122,6 +122,9 @@ impl Backend for SqliteStore {
     /// went first.
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
+    /// Deleted rows leave nothing for readers to skip in SQLite.
+    const AFTER_PRUNE: Option<&'static str> = None;
+
     fn pool(&self) -> &SqlitePool {
         &self.pool
     }

@@ -5,7 +5,9 @@
 
 use sqlx::{Connection as _, Executor as _};
 
-use crate::store::{AnyStore, ImageData, Observation, RegistryFeed as _, open, sql};
+use crate::store::{
+    AnyStore, ImageData, Maintenance as _, Observation, RegistryFeed as _, open, sql,
+};
 
 const DOMAIN: &str = "feed-batches";
 
@@ -79,6 +81,12 @@ async fn batches(store: &AnyStore) {
         .unwrap();
     assert_eq!((r.added, r.updated), (n as u64 - 10, 10));
     assert_eq!(store.repository_digests("ns", "r").await.unwrap().len(), n);
+
+    // The change log those writes filled prunes whole (PostgreSQL then
+    // vacuums it, outside any transaction), and then there is nothing left.
+    let later = crate::store::time::now() + 3600;
+    assert!(store.prune_change_log(later).await.unwrap() > n as u64);
+    assert_eq!(store.prune_change_log(later).await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ mod writes;
 pub use report::Measured;
 use report::{check_statuses, measure, merge, write_report};
 pub use servers::ceiling_server;
+pub(crate) use servers::spawn_registry;
 use servers::{Ceiling, Registry, Server, fetch, free_port, sha256_hex, unpaged, warm_up};
 
 const TOKEN: &str = "demo-token";

@@ -20,7 +20,7 @@
 //! memory as in Debian's own `/etc/docker/registry/config.yml`. Results: `target/bench/sync.{md,json}`,
 //! and the lines this returns go into the bench report.
 
-use crate::bench::which;
+use crate::bench::{spawn_registry, which};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -189,20 +189,7 @@ impl Registry {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let config = dir.join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.join("data").display()
-            ),
-        )?;
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let child = spawn_registry(bin, &dir.join("config.yml"), &dir.join("data"), port)?;
         let registry = Registry {
             base: format!("http://127.0.0.1:{port}"),
             child,

@@ -197,6 +197,25 @@ pub fn ceiling_server(page: &Path) -> Result<()> {
 
 /// A `docker-registry` with `n` tags in `bench/r{n}` (one small manifest
 /// pushed under `n` names), its storage kept under `target/bench`.
+/// Starts Debian's `docker-registry` on `port` over the storage at `root`,
+/// configured as Debian configures it (blob descriptors cached in memory,
+/// deletes enabled) but quiet: errors only, no access log.
+pub(crate) fn spawn_registry(bin: &Path, config: &Path, root: &Path, port: u16) -> Result<Child> {
+    std::fs::write(
+        config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            root.display()
+        ),
+    )?;
+    Ok(Command::new(bin)
+        .arg("serve")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?)
+}
+
 pub(super) struct Registry {
     pub(super) base: String,
     child: Child,
@@ -206,20 +225,7 @@ impl Registry {
     pub(super) fn start(bin: &Path, out: &Path, n: u64) -> Result<Registry> {
         let root = out.join(format!("registry-{n}"));
         let port = free_port()?;
-        let config = out.join(format!("registry-{n}.yml"));
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                root.display()
-            ),
-        )?;
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let child = spawn_registry(bin, &out.join(format!("registry-{n}.yml")), &root, port)?;
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(10);
         while fetch_plain(&format!("{base}/v2/")).is_err() {

@@ -23,6 +23,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, Shared};
 use swr_filter::{Order, Page};
 
+use super::BUILD_WAIT;
 use super::index::RepoIndex;
 use crate::render::{Registry, render};
 use crate::store::{RepositoryVersion, Store, StoreError, TagQuery};
@@ -70,6 +71,13 @@ impl quick_cache::Weighter<PageKey, CachedPage> for PageWeight {
     fn weight(&self, _: &PageKey, page: &CachedPage) -> u64 {
         page.body.len() as u64 + 64
     }
+}
+
+/// No index at the version asked for; `held`: an older one is (bringing it
+/// forward is a delta, not a first build).
+#[derive(Debug, Clone, Copy)]
+struct Behind {
+    held: bool,
 }
 
 /// How the indexes were brought up to date, since the cache was made.
@@ -134,19 +142,25 @@ impl PageCache {
     }
 
     /// The index of `at.repo_id` at `at.version` or later, refreshing it if
-    /// needed and waiting for that at most `wait`; `None` when it is not
-    /// ready by then (or the repository is too large to index).
+    /// needed and waiting for that at most `wait` (at least [`BUILD_WAIT`]
+    /// when no index of the repository is held: a first build); `None` when
+    /// it is not ready by then (or the repository is too large to index).
     pub async fn index_at_least<S: Store>(
         self: &Arc<Self>,
         store: &Arc<S>,
         at: RepositoryVersion,
         wait: Duration,
     ) -> Option<Arc<RepoIndex>> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let mut deadline = None;
         loop {
-            if let Some(index) = self.current(at) {
-                return Some(index);
-            }
+            let held = match self.current(at) {
+                Ok(index) => return Some(index),
+                Err(Behind { held }) => held,
+            };
+            let deadline = *deadline.get_or_insert_with(|| {
+                let wait = if held { wait } else { wait.max(BUILD_WAIT) };
+                tokio::time::Instant::now() + wait
+            });
             if self
                 .too_large
                 .lock()
@@ -165,30 +179,22 @@ impl PageCache {
         }
     }
 
-    /// Whether an index of `repo_id` is held, at any version: bringing it
-    /// forward is a delta, not a first build.
-    pub fn holds(&self, repo_id: i64) -> bool {
-        self.indexes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains_key(&repo_id)
-    }
-
     /// How many builds and deltas kept the indexes current so far.
     pub fn stats(&self) -> RefreshStats {
         *self.stats.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The index of `at.repo_id` if it is at `at.version` or later.
-    fn current(&self, at: RepositoryVersion) -> Option<Arc<RepoIndex>> {
+    fn current(&self, at: RepositoryVersion) -> Result<Arc<RepoIndex>, Behind> {
         let indexes = self.indexes.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = indexes
-            .get(&at.repo_id)
-            .filter(|i| i.at.version >= at.version)?;
+        let index = indexes.get(&at.repo_id).ok_or(Behind { held: false })?;
+        if index.at.version < at.version {
+            return Err(Behind { held: true });
+        }
         index
             .last_used
             .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
-        Some(index.clone())
+        Ok(index.clone())
     }
 
     /// The refresh of `repo_id` in flight, or a new one: a delta from the
@@ -271,7 +277,14 @@ impl PageCache {
         let index = tokio::task::spawn_blocking(move || RepoIndex::build(repo_id, rows))
             .await
             .map_err(join_error)?;
-        tracing::debug!(repo_id, tags = index.len(), ?read, sorted = ?(started.elapsed() - read), "page index built");
+        let sorted = started.elapsed() - read;
+        tracing::debug!(
+            repo_id,
+            tags = index.len(),
+            ?read,
+            ?sorted,
+            "page index built"
+        );
         self.keep(index);
         self.stats
             .lock()
@@ -437,10 +450,10 @@ mod tests {
             std::thread::sleep(Duration::from_millis(2));
         }
         let at = |repo_id, version| RepositoryVersion { repo_id, version };
-        assert!(cache.current(at(1, 1)).is_none(), "the oldest went");
-        assert!(cache.current(at(2, 1)).is_some());
-        assert!(cache.current(at(3, 1)).is_some());
+        assert!(cache.current(at(1, 1)).is_err(), "the oldest went");
+        assert!(cache.current(at(2, 1)).is_ok());
+        assert!(cache.current(at(3, 1)).is_ok());
         // A later version than the index holds is not an answer.
-        assert!(cache.current(at(3, 2)).is_none());
+        assert!(cache.current(at(3, 2)).is_err());
     }
 }

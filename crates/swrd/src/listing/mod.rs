@@ -158,11 +158,7 @@ async fn page_of<S: Store>(
 ) -> Result<Listed, StoreError> {
     let mut at = store.repository_version(q).await?;
     if let Some(cache) = cache {
-        let mut wait = if cache.holds(at.repo_id) {
-            INDEX_WAIT
-        } else {
-            BUILD_WAIT
-        };
+        let mut wait = INDEX_WAIT;
         loop {
             if let Some(listed) = from_cache(store, registry, cache, q, page, &mut at, wait).await?
             {

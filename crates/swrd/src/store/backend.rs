@@ -44,6 +44,13 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Starts a write transaction (SQLite takes the writer lock up front).
     const BEGIN_WRITE: &'static str;
 
+    /// A statement run after a prune removed change-log entries, if any.
+    /// PostgreSQL vacuums the log itself: it is a queue every write inserts
+    /// into and every prune deletes from, and with autovacuum off or behind,
+    /// each minute's prune walked every dead entry (a million after a bulk
+    /// import) on every replica.
+    const AFTER_PRUNE: Option<&'static str>;
+
     /// The connection pool.
     fn pool(&self) -> &Pool<Self::Db>;
 
@@ -87,13 +94,6 @@ pub(crate) trait Backend: Send + Sync + 'static {
         repo_id: i64,
         since: i64,
     ) -> impl Future<Output = Result<Option<IndexDelta>, StoreError>> + Send;
-
-    /// A statement run after a prune removed change-log entries, if any.
-    /// PostgreSQL vacuums the log itself: it is a queue every write inserts
-    /// into and every prune deletes from, and with autovacuum off or behind,
-    /// each minute's prune walked every dead entry (a million after a bulk
-    /// import) on every replica.
-    const AFTER_PRUNE: Option<&'static str>;
 
     /// Session settings for a bulk load on `conn`.
     fn bulk_session_start(

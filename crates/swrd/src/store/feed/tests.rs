@@ -107,9 +107,21 @@ async fn batches_on_postgres() {
         .await
         .unwrap();
     let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let store = open(&format!("{base}/{name}")).await.unwrap();
+    let url = format!("{base}/{name}");
+    let store = open(&url).await.unwrap();
     batches(&store).await;
     drop(store);
+    // The prunes vacuumed the log themselves (`vacuum_count` counts only
+    // explicit vacuums, not autovacuum's).
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let (vacuums,): (i64,) = sqlx::query_as(
+        "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'tag_changes'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert!(vacuums >= 1, "tag_changes was not vacuumed");
+    drop(db);
     admin
         .execute(format!("DROP DATABASE \"{name}\" WITH (FORCE)").as_str())
         .await
